@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Both create .venv and install on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test bench lint format services stop-services migrate clean
+
+run: $(INSTALLED)
+	$(PY) -m qms_portal.launcher run
+
+test: $(INSTALLED)
+	$(PY) -m qms_portal.launcher test $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(PY) -m qms_portal.launcher test -c tests/bench/pytest.ini tests/bench $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+services: $(INSTALLED)
+	$(PY) -m qms_portal.launcher services
+
+stop-services: $(INSTALLED)
+	$(PY) -m qms_portal.embedded stop
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

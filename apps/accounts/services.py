@@ -1,0 +1,136 @@
+"""Every change to a user account: each writes its audit entry in the same transaction."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from apps.accounts.models import User
+from apps.accounts.roles import GROUP_NAMES, Role
+from apps.audit import services as audit
+from apps.audit.models import AuditEntry
+from apps.core.exceptions import BusinessRuleViolation
+from apps.core.services import email_enqueue
+
+
+def _set_role_groups(user: User, role: str) -> None:
+    role_groups = Group.objects.filter(name__in=GROUP_NAMES.values())
+    user.groups.remove(*role_groups)
+    user.groups.add(Group.objects.get(name=GROUP_NAMES[role]))
+    user.__dict__.pop("role", None)
+
+
+def _refuse_losing_last_manager(user: User) -> None:
+    if user.role != Role.QUALITY_MANAGER or not user.is_active:
+        return
+    others = User.objects.active().with_role(Role.QUALITY_MANAGER).exclude(pk=user.pk)
+    if not others.exists():
+        raise BusinessRuleViolation(_("The portal must keep at least one active quality manager."))
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, full_name: str, role: str, actor, password: str | None = None, base_url: str = ""
+) -> User:
+    """Create a user in one role. Without a password, e-mails an invitation to set one
+    (queued in the outbox, sent after commit)."""
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise BusinessRuleViolation(_("A user with this e-mail address already exists."))
+    user = User(email=email, full_name=full_name)
+    user.set_password(password)
+    user.save()
+    _set_role_groups(user, role)
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=user,
+        changes={"email": [None, email], "full_name": [None, full_name], "role": [None, role], "is_active": [None, True]},
+    )
+    if password is None:
+        _queue_set_password_email(user, base_url=base_url, template="emails/account_invitation.txt")
+    return user
+
+
+def _queue_set_password_email(user: User, *, base_url: str, template: str) -> None:
+    path = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+    )
+    email_enqueue(
+        to=user.email,
+        subject=_("Your QMS Portal account"),
+        template=template,
+        context={"full_name": user.full_name, "link": f"{base_url}{path}"},
+    )
+
+
+@transaction.atomic
+def user_set_role(*, user_id: int, role: str, actor, reason: str = "") -> User:
+    """Give a user exactly one role. Refuses to leave the portal without a quality manager."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    before = user.role
+    if before == role:
+        return user
+    if role != Role.QUALITY_MANAGER:
+        _refuse_losing_last_manager(user)
+    _set_role_groups(user, role)
+    audit.record(
+        actor=actor, action=AuditEntry.Action.ROLE_CHANGE, obj=user, changes={"role": [before, role]}, reason=reason
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user_id: int, active: bool, actor, reason: str = "") -> User:
+    """Activate or deactivate a user (users are never deleted: the audit trail names them)."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if user.is_active == active:
+        return user
+    if not active:
+        _refuse_losing_last_manager(user)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=user,
+        changes={"is_active": [not active, active]},
+        reason=reason,
+    )
+    return user
+
+
+@transaction.atomic
+def user_update_profile(*, user_id: int, full_name: str, actor) -> User:
+    user = User.objects.select_for_update().get(pk=user_id)
+    before = audit.snapshot(user, ["full_name"])
+    user.full_name = full_name
+    user.save(update_fields=["full_name"])
+    changes = audit.diff(before, audit.snapshot(user, ["full_name"]))
+    if changes:
+        audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_record_sign_in(*, user: User, action: str = AuditEntry.Action.LOGIN) -> None:
+    """Audit a sign-in, sign-out or password change of `user`, by that user."""
+    audit.record(actor=user, action=action, obj=user)
+
+
+@transaction.atomic
+def user_record_failed_sign_in(*, email: str) -> None:
+    """Audit a failed sign-in against an existing account (unknown addresses are not recorded)."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        audit.record(actor=AuditEntry.ActorKind.PUBLIC, action=AuditEntry.Action.LOGIN_FAILED, obj=user)
+
+
+def user_send_password_reset(*, user: User, base_url: str) -> None:
+    _queue_set_password_email(user, base_url=base_url, template="emails/password_reset.txt")

@@ -1,0 +1,133 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, ListView
+
+from apps.accounts import services
+from apps.accounts.forms import OutboxPasswordResetForm, UserCreateForm, UserUpdateForm
+from apps.accounts.models import User
+from apps.audit.models import AuditEntry
+from apps.audit.selectors import history_for
+from apps.core.exceptions import BusinessRuleViolation
+
+
+class LoginView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_record_sign_in(user=form.get_user())
+        return response
+
+    def form_invalid(self, form):
+        email = form.data.get("username", "")
+        if email:
+            services.user_record_failed_sign_in(email=email)
+        return super().form_invalid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            services.user_record_sign_in(user=request.user, action=AuditEntry.Action.LOGOUT)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_record_sign_in(user=self.request.user, action=AuditEntry.Action.PASSWORD_CHANGE)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = OutboxPasswordResetForm
+    email_template_name = "emails/password_reset.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            services.user_record_sign_in(user=form.user, action=AuditEntry.Action.PASSWORD_CHANGE)
+        return response
+
+
+class UserListView(PermissionRequiredMixin, ListView):
+    permission_required = "accounts.view_user"
+    template_name = "accounts/user_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return User.objects.prefetch_related("groups").order_by("-is_active", "full_name", "id")
+
+
+class UserCreateView(PermissionRequiredMixin, FormView):
+    permission_required = "accounts.add_user"
+    template_name = "accounts/user_form.html"
+    form_class = UserCreateForm
+
+    def form_valid(self, form):
+        try:
+            user = services.user_create(
+                **form.cleaned_data, actor=self.request.user, base_url=self.request.build_absolute_uri("/")[:-1]
+            )
+        except BusinessRuleViolation as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, _("User created; an invitation to set a password was e-mailed."))
+        return redirect("accounts:user_detail", pk=user.pk)
+
+
+class UserDetailView(PermissionRequiredMixin, FormView):
+    """A user's account and history; quality managers also change role and status here."""
+
+    permission_required = "accounts.view_user"
+    template_name = "accounts/user_detail.html"
+    form_class = UserUpdateForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.object = get_object_or_404(User.objects.prefetch_related("groups"), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"full_name": self.object.full_name, "role": self.object.role, "is_active": self.object.is_active}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["account"] = self.object
+        context["can_change"] = self.request.user.has_perm("accounts.change_user")
+        context["history"] = history_for(self.object)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.has_perm("accounts.change_user"):
+            return self.handle_no_permission()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                services.user_update_profile(user_id=self.object.pk, full_name=data["full_name"], actor=self.request.user)
+                services.user_set_role(
+                    user_id=self.object.pk, role=data["role"], actor=self.request.user, reason=data["reason"]
+                )
+                services.user_set_active(
+                    user_id=self.object.pk, active=data["is_active"], actor=self.request.user, reason=data["reason"]
+                )
+        except BusinessRuleViolation as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Changes saved."))
+        return redirect(reverse("accounts:user_detail", kwargs={"pk": self.object.pk}))

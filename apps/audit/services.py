@@ -1,0 +1,202 @@
+"""Writing and verifying the audit trail. Every app records through `record()`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from apps.audit.models import AuditEntry
+
+# Arbitrary constant naming the chain's advisory lock ("QMS-AUDT" in ASCII).
+CHAIN_LOCK_KEY = 0x514D532D41554454 & 0x7FFFFFFFFFFFFFFF
+PERSONAL_DATA_MARK = "[personal data]"
+
+Actor = Any  # a User, None / "system", or "public"
+
+
+def _actor_fields(actor: Actor) -> tuple[str, int | None]:
+    if actor is None or actor == AuditEntry.ActorKind.SYSTEM:
+        return AuditEntry.ActorKind.SYSTEM, None
+    if actor == AuditEntry.ActorKind.PUBLIC:
+        return AuditEntry.ActorKind.PUBLIC, None
+    if getattr(actor, "is_authenticated", False):
+        return AuditEntry.ActorKind.USER, actor.pk
+    if getattr(actor, "is_anonymous", False):
+        return AuditEntry.ActorKind.PUBLIC, None
+    raise TypeError(f"Not an audit actor: {actor!r}")
+
+
+def label_for(obj: models.Model) -> str:
+    """A readable label without personal data: the model's `audit_label()` or "<type> #<pk>"."""
+    if hasattr(obj, "audit_label"):
+        return str(obj.audit_label())[:200]
+    return f"{obj._meta.verbose_name} #{obj.pk}"[:200]
+
+
+def mask_personal(obj: models.Model, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace values of the model's AUDIT_PERSONAL_FIELDS by a marker.
+
+    The chain must never need rewriting when a person is erased, so it only
+    records that such a field changed, never what it held.
+    """
+    personal = set(getattr(obj, "AUDIT_PERSONAL_FIELDS", ()))
+    masked = {}
+    for field, value in changes.items():
+        if field in personal:
+            masked[field] = [PERSONAL_DATA_MARK, PERSONAL_DATA_MARK] if isinstance(value, list | tuple) else PERSONAL_DATA_MARK
+        else:
+            masked[field] = value
+    return masked
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """Field values of `obj` as they will be compared and stored (foreign keys by id)."""
+    values = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        values[name] = getattr(obj, field.attname)
+    return values
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Field-level changes as {field: [before, after]}, only where the value changed."""
+    return {name: [before.get(name), after.get(name)] for name in after if before.get(name) != after.get(name)}
+
+
+def canonical_bytes(
+    *,
+    seq: int,
+    created_at,
+    actor_kind: str,
+    actor_id: int | None,
+    action: str,
+    record_type: str,
+    object_id: str,
+    object_label: str,
+    changes: Any,
+    reason: str,
+    prev_hash: str,
+) -> bytes:
+    payload = {
+        "seq": seq,
+        "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_kind": actor_kind,
+        "actor_id": actor_id,
+        "action": action,
+        "record_type": record_type,
+        "object_id": object_id,
+        "object_label": object_label,
+        "changes": changes,
+        "reason": reason,
+        "prev_hash": prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _record_type(content_type_id: int) -> str:
+    content_type = ContentType.objects.get_for_id(content_type_id)
+    return f"{content_type.app_label}.{content_type.model}"
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(
+        canonical_bytes(
+            seq=entry.seq,
+            created_at=entry.created_at,
+            actor_kind=entry.actor_kind,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            record_type=_record_type(entry.content_type_id),
+            object_id=entry.object_id,
+            object_label=entry.object_label,
+            changes=entry.changes,
+            reason=entry.reason,
+            prev_hash=entry.prev_hash,
+        )
+    ).hexdigest()
+
+
+def record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    changes: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Append one entry to the chain inside the caller's transaction.
+
+    Takes a transaction-scoped advisory lock, so appends are serialised until
+    the caller commits or rolls back (and the entry goes with the change).
+    Values are normalised through JSON first, so what is hashed is exactly
+    what PostgreSQL gives back.
+    """
+    actor_kind, actor_id = _actor_fields(actor)
+    normalised = json.loads(json.dumps(mask_personal(obj, changes or {}), cls=DjangoJSONEncoder))
+    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+        last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
+        entry = AuditEntry(
+            seq=(last["seq"] + 1) if last else 1,
+            created_at=timezone.now(),
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            action=action,
+            content_type=content_type,
+            object_id=str(obj.pk),
+            object_label=label_for(obj),
+            changes=normalised,
+            reason=reason,
+            prev_hash=last["hash"] if last else AuditEntry.GENESIS_HASH,
+        )
+        entry.hash = entry_hash(entry)
+        entry.save(force_insert=True)
+    return entry
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    ok: bool
+    verified: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def verify_chain(*, chunk_size: int = 5000, progress=None) -> VerificationResult:
+    """Recompute every hash in order; stop at the first entry that does not fit.
+
+    Detects an edited row (its hash no longer matches), a removed or inserted
+    row (a gap in `seq`, or `prev_hash` not pointing at the previous entry).
+    A chain rewritten from some point on is caught by signed checkpoints kept
+    outside the database, not by this function alone.
+    """
+    expected_prev = AuditEntry.GENESIS_HASH
+    expected_seq = 1
+    verified = 0
+    entries = AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size)
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return VerificationResult(
+                False, verified, expected_seq, f"entry #{expected_seq} is missing (next present is #{entry.seq})"
+            )
+        if entry.prev_hash != expected_prev:
+            return VerificationResult(False, verified, entry.seq, f"entry #{entry.seq} does not link to #{entry.seq - 1}")
+        if entry_hash(entry) != entry.hash:
+            return VerificationResult(False, verified, entry.seq, f"entry #{entry.seq} was altered after it was written")
+        expected_prev = entry.hash
+        expected_seq += 1
+        verified += 1
+        if progress is not None and verified % chunk_size == 0:
+            progress(verified)
+    return VerificationResult(True, verified)

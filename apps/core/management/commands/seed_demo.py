@@ -1,0 +1,36 @@
+"""Demo organisation for development. Idempotent: running it again adds nothing.
+
+Each domain app adds its demo records here as it lands (customers,
+requirements, feedback, complaints, surveys, objectives, a review).
+"""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from apps.accounts import services as accounts
+from apps.accounts.models import User
+from apps.accounts.roles import Role
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
+DEMO_USERS = [
+    ("manager@example.com", "Maria Manager", Role.QUALITY_MANAGER),
+    ("staff@example.com", "Sam Staff", Role.STAFF),
+    ("auditor@example.com", "Alex Auditor", Role.AUDITOR),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation (development only; idempotent)."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError("Demo data is for development only (DEMO_DATA_ALLOWED is off in these settings).")
+        created = 0
+        with transaction.atomic():
+            for email, full_name, role in DEMO_USERS:
+                if User.objects.filter(email__iexact=email).exists():
+                    continue
+                accounts.user_create(email=email, full_name=full_name, role=role, password=DEMO_PASSWORD, actor=None)
+                created += 1
+        self.stdout.write(f"Demo data ready ({created} users created).")

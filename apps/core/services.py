@@ -1,0 +1,119 @@
+"""Shared services: the e-mail outbox."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.core.models import OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+
+def email_enqueue(
+    *, to: str, subject: str, template: str, context: dict[str, Any], idempotency_key: str | None = None
+) -> OutboundEmail:
+    """Queue an e-mail inside the caller's transaction; a worker sends it after commit.
+
+    With an `idempotency_key`, a second call for the same key returns the
+    first row and queues nothing.
+    """
+    from apps.core.tasks import send_email_task
+
+    body = render_to_string(template, context)
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "qms.invalid"
+    try:
+        with transaction.atomic():
+            email = OutboundEmail.objects.create(
+                idempotency_key=idempotency_key,
+                to=to,
+                subject=subject.strip().replace("\n", " "),
+                body=body,
+                message_id=f"<{uuid.uuid4().hex}@{domain}>",
+            )
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        return OutboundEmail.objects.get(idempotency_key=idempotency_key)
+    transaction.on_commit(lambda: send_email_task.delay(email.pk))
+    return email
+
+
+def email_claim(*, email_id: int) -> bool:
+    """Take the row for sending; False when another worker has it or it is done."""
+    now = timezone.now()
+    stale = now - settings.OUTBOX_STALE_AFTER
+    claimable = Q(status=OutboundEmail.Status.QUEUED, attempts__lt=settings.OUTBOX_MAX_ATTEMPTS) | Q(
+        status=OutboundEmail.Status.SENDING, claimed_at__lt=stale
+    )
+    claimed = OutboundEmail.objects.filter(claimable, pk=email_id).update(
+        status=OutboundEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    return claimed == 1
+
+
+def email_send(*, email_id: int) -> bool:
+    """Deliver one queued e-mail. Returns True when this call sent it.
+
+    Raises the transport's error after releasing the row, so the task can
+    retry; after OUTBOX_MAX_ATTEMPTS the row is marked failed for good.
+    """
+    if not email_claim(email_id=email_id):
+        return False
+    email = OutboundEmail.objects.get(pk=email_id)
+    message = EmailMessage(
+        subject=email.subject,
+        body=email.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+    )
+    try:
+        message.send(fail_silently=False)
+    except Exception as error:
+        failed = email.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+        OutboundEmail.objects.filter(pk=email_id).update(
+            status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.QUEUED,
+            last_error=f"{type(error).__name__}: {error}"[:500],
+        )
+        logger.warning("e-mail delivery failed", extra={"email_id": email_id, "attempt": email.attempts})
+        raise
+    OutboundEmail.objects.filter(pk=email_id).update(
+        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    logger.info("e-mail sent", extra={"email_id": email_id})
+    return True
+
+
+def outbox_sweep(*, limit: int = 500) -> list[int]:
+    """Ids of e-mails to hand to a worker again (lost message, dead worker)."""
+    now = timezone.now()
+    return list(
+        OutboundEmail.objects.due_for_sweep(
+            queued_before=now - settings.OUTBOX_STALE_AFTER, claimed_before=now - settings.OUTBOX_STALE_AFTER
+        )
+        .filter(attempts__lt=settings.OUTBOX_MAX_ATTEMPTS)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def outbox_purge(*, limit: int = 5000) -> int:
+    """Delete sent e-mails past their retention period; returns how many."""
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    ids = list(
+        OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+    deleted, _ = OutboundEmail.objects.filter(pk__in=ids).delete()
+    return deleted

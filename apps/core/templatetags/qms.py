@@ -1,0 +1,22 @@
+from django import forms, template
+
+register = template.Library()
+
+
+@register.filter
+def bs_widget(bound_field):
+    """Render a form field's widget with Bootstrap's classes and ARIA state."""
+    widget = bound_field.field.widget
+    if isinstance(widget, forms.Select | forms.SelectMultiple):
+        css = "form-select"
+    elif isinstance(widget, forms.CheckboxInput):
+        css = "form-check-input"
+    else:
+        css = "form-control"
+    attrs = {"class": css}
+    if bound_field.errors:
+        attrs["class"] += " is-invalid"
+        attrs["aria-invalid"] = "true"
+    if bound_field.help_text:
+        attrs["aria-describedby"] = f"{bound_field.id_for_label}_help"
+    return bound_field.as_widget(attrs=attrs)

@@ -1,0 +1,123 @@
+"""What `make run` and `make test` do after installing.
+
+    python -m qms_portal.launcher run      # servers, migrate, demo data, web + worker + beat
+    python -m qms_portal.launcher test [pytest args]
+    python -m qms_portal.launcher services # start the embedded servers and leave them running
+
+Embedded PostgreSQL and Redis are started only for the URL that is unset,
+and stopped on exit only if this process started them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from qms_portal import embedded
+from qms_portal.env import BASE_DIR
+
+PYTHON = sys.executable
+DEMO_LOGINS = ["manager@example.com", "staff@example.com", "auditor@example.com"]
+
+
+def _start_embedded() -> dict[str, bool]:
+    want_db = not os.environ.get("DATABASE_URL")
+    want_redis = not os.environ.get("REDIS_URL")
+    if not (want_db or want_redis):
+        return {}
+    started = embedded.start(database=want_db, redis=want_redis)
+    names = [name for name, wanted in (("PostgreSQL", want_db), ("Redis", want_redis)) if wanted]
+    print(f"Embedded {' and '.join(names)} under {embedded.VAR_DIR} (var/embedded.json).", flush=True)
+    return started
+
+
+def _stop_embedded(started: dict[str, bool]) -> None:
+    if started:
+        embedded.stop(database=started.get("database", False), redis=started.get("redis", False))
+
+
+def _manage(*args: str, settings: str) -> None:
+    subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": settings}
+    )
+
+
+def _terminate(processes: list[subprocess.Popen], timeout: float = 20) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            process.wait(remaining)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run() -> int:
+    settings = os.environ.get("DJANGO_SETTINGS_MODULE", "qms_portal.settings.local")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    started = _start_embedded()
+    processes: list[subprocess.Popen] = []
+    try:
+        _manage("migrate", "--no-input", settings=settings)
+        _manage("seed_demo", settings=settings)
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings}
+        celery = [PYTHON, "-m", "celery", "-A", "qms_portal"]
+        commands = {
+            "web": [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
+            "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO"],
+        }
+        for command in commands.values():
+            processes.append(subprocess.Popen(command, cwd=BASE_DIR, env=env))  # noqa: S603
+        print(
+            f"\nQMS Portal: http://{host}:{port}/  (web, Celery worker and beat running; Ctrl-C stops all)\n"
+            f"Demo logins, password demo-pass-2026: {', '.join(DEMO_LOGINS)}\n",
+            flush=True,
+        )
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        failed = [name for name, p in zip(commands, processes, strict=True) if p.poll() is not None]
+        print(f"Stopping: {', '.join(failed)} exited.", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping web, worker and beat ...", flush=True)
+        return 0
+    finally:
+        _terminate(processes)
+        _stop_embedded(started)
+        if started:
+            print("Embedded servers stopped.", flush=True)
+
+
+def test(pytest_args: list[str]) -> int:
+    started = _start_embedded()
+    try:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "qms_portal.settings.test"}
+        return subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR, env=env)  # noqa: S603
+    finally:
+        _stop_embedded(started)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "run"
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(argv[2:])
+    if command == "services":
+        _start_embedded()
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,17 @@
+"""Development: `make run`. Embedded servers unless DATABASE_URL / REDIS_URL are set."""
+
+import os
+
+from qms_portal.env import default_to_embedded_servers
+
+default_to_embedded_servers()
+os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-used-in-production-0123456789abcdef")
+os.environ.setdefault("DEBUG", "1")
+
+from .base import *  # noqa: E402, F403
+from .base import env, env_list  # noqa: E402
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Development prints e-mails to the console unless an SMTP server is configured.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEMO_DATA_ALLOWED = True

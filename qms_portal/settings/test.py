@@ -1,0 +1,28 @@
+"""Tests: real PostgreSQL and Redis (embedded unless the URLs are set)."""
+
+import os
+
+from qms_portal.env import default_to_embedded_servers
+
+default_to_embedded_servers()
+os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-never-used-in-production-0123456789abcdef")
+os.environ["DEBUG"] = "0"
+
+from .base import *  # noqa: E402, F403
+from .base import REDIS_URL, redis_urls  # noqa: E402
+
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Tests use their own Redis database so they never touch development data.
+REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL, db=15)
+CACHES["default"]["LOCATION"] = REDIS_CLIENT_URL  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "qms-test"  # noqa: F405
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+AXES_FAILURE_LIMIT = 5
+MEDIA_ROOT = str(VAR_DIR / "test-media")  # noqa: F405
+# Lets the test runner TRUNCATE the audit table between transactional tests
+# (see apps/audit/migrations/0002_append_only.py); UPDATE and DELETE stay refused.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c qms.allow_audit_truncate=on"  # noqa: F405
+DEMO_DATA_ALLOWED = True

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from apps.accounts.api import views as accounts_api
+from apps.audit.api import views as audit_api
+from apps.core.health import healthz
+from apps.core.views import error_view
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("audit/entries", audit_api.AuditEntryViewSet, basename="auditentry")
+
+api_v1 = [
+    path("me/", accounts_api.MeView.as_view(), name="me"),
+    path("auth/token/", accounts_api.TokenView.as_view(), name="token"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", include("apps.dashboard.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = error_view(400)
+handler403 = error_view(403)
+handler404 = error_view(404)
+handler500 = error_view(500)

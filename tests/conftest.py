@@ -1,0 +1,69 @@
+"""Personas and clients shared by every test (STYLE.md rule 18)."""
+
+import pytest
+from django.test import Client
+
+from apps.accounts.roles import Role
+from tests.factories import UserFactory
+
+PERSONAS = ["quality_manager", "staff", "other_staff", "auditor", "anonymous"]
+
+
+@pytest.fixture
+def quality_manager(db):
+    return UserFactory(email="qm@example.com", full_name="Quinn Manager", role=Role.QUALITY_MANAGER)
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff1@example.com", full_name="Sasha Staff", role=Role.STAFF)
+
+
+@pytest.fixture
+def other_staff(db):
+    return UserFactory(email="staff2@example.com", full_name="Omar Other", role=Role.STAFF)
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(email="audit@example.com", full_name="Ada Auditor", role=Role.AUDITOR)
+
+
+@pytest.fixture
+def anonymous():
+    return None
+
+
+@pytest.fixture
+def clients(quality_manager, staff, other_staff, auditor):
+    """A logged-in Django test client per persona; "anonymous" is not logged in."""
+    users = {"quality_manager": quality_manager, "staff": staff, "other_staff": other_staff, "auditor": auditor}
+    result = {"anonymous": Client()}
+    for name, user in users.items():
+        client = Client()
+        client.force_login(user)
+        result[name] = client
+    return result
+
+
+@pytest.fixture
+def api_clients(quality_manager, staff, other_staff, auditor):
+    """DRF API clients per persona, authenticated by session."""
+    from rest_framework.test import APIClient
+
+    users = {"quality_manager": quality_manager, "staff": staff, "other_staff": other_staff, "auditor": auditor}
+    result = {"anonymous": APIClient()}
+    for name, user in users.items():
+        client = APIClient()
+        client.force_authenticate(user)
+        result[name] = client
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Throttles and lockouts live in Redis: start every test with an empty test database there."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
