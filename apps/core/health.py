@@ -49,7 +49,7 @@ def _redis() -> tuple[dict, str | None]:
 
 def _broker() -> dict:
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
     except Exception as error:
         return {"ok": False, "error": type(error).__name__}

@@ -9,7 +9,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-never-used-in-produc
 os.environ["DEBUG"] = "0"
 
 from .base import *  # noqa: E402, F403
-from .base import REDIS_URL, redis_urls  # noqa: E402
+from .base import REDIS_URL, env, redis_urls  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Tests use their own Redis database so they never touch development data.
@@ -26,3 +26,8 @@ MEDIA_ROOT = str(VAR_DIR / "test-media")  # noqa: F405
 # (see apps/audit/migrations/0002_append_only.py); UPDATE and DELETE stay refused.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c qms.allow_audit_truncate=on"  # noqa: F405
 DEMO_DATA_ALLOWED = True
+# Static files straight from the app folders, as in development (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# Two test runs on one server (e.g. two checkouts) need different database names.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_qms")}  # noqa: F405
