@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench lint format services stop-services migrate clean
+.PHONY: run test bench lint format services stop-services clean
 
 run: $(INSTALLED)
 	$(PY) -m qms_portal.launcher run

@@ -66,4 +66,3 @@ def _isolated_cache():
     from django.core.cache import cache
 
     cache.clear()
-    yield

@@ -11,5 +11,7 @@ class AccountsConfig(AppConfig):
         from apps.core import navigation
 
         navigation.register(
-            navigation.Entry(label=_("People"), url_name="accounts:user_list", permission="accounts.view_user", order=800)
+            navigation.Entry(
+                label=_("People"), url_name="accounts:user_list", permission="accounts.view_user", order=800
+            )
         )

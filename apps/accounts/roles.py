@@ -46,9 +46,7 @@ def grant_permissions(apps, grants: dict[str, list[str]]) -> None:
         group, _created = group_model.objects.get_or_create(name=GROUP_NAMES[role])
         for name in names:
             app_label, codename = name.split(".", 1)
-            group.permissions.add(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            group.permissions.add(permission_model.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 def revoke_permissions(apps, grants: dict[str, list[str]]) -> None:
@@ -60,4 +58,6 @@ def revoke_permissions(apps, grants: dict[str, list[str]]) -> None:
             continue
         for name in names:
             app_label, codename = name.split(".", 1)
-            group.permissions.remove(*permission_model.objects.filter(content_type__app_label=app_label, codename=codename))
+            group.permissions.remove(
+                *permission_model.objects.filter(content_type__app_label=app_label, codename=codename)
+            )

@@ -50,7 +50,12 @@ def user_create(
         actor=actor,
         action=AuditEntry.Action.CREATE,
         obj=user,
-        changes={"email": [None, email], "full_name": [None, full_name], "role": [None, role], "is_active": [None, True]},
+        changes={
+            "email": [None, email],
+            "full_name": [None, full_name],
+            "role": [None, role],
+            "is_active": [None, True],
+        },
     )
     if password is None:
         _queue_set_password_email(user, base_url=base_url, template="emails/account_invitation.txt")
@@ -60,7 +65,10 @@ def user_create(
 def _queue_set_password_email(user: User, *, base_url: str, template: str) -> None:
     path = reverse(
         "accounts:password_reset_confirm",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
     )
     email_enqueue(
         to=user.email,

@@ -119,7 +119,9 @@ class UserDetailView(PermissionRequiredMixin, FormView):
         data = form.cleaned_data
         try:
             with transaction.atomic():
-                services.user_update_profile(user_id=self.object.pk, full_name=data["full_name"], actor=self.request.user)
+                services.user_update_profile(
+                    user_id=self.object.pk, full_name=data["full_name"], actor=self.request.user
+                )
                 services.user_set_role(
                     user_id=self.object.pk, role=data["role"], actor=self.request.user, reason=data["reason"]
                 )

@@ -52,7 +52,9 @@ def mask_personal(obj: models.Model, changes: Mapping[str, Any]) -> dict[str, An
     masked = {}
     for field, value in changes.items():
         if field in personal:
-            masked[field] = [PERSONAL_DATA_MARK, PERSONAL_DATA_MARK] if isinstance(value, list | tuple) else PERSONAL_DATA_MARK
+            masked[field] = (
+                [PERSONAL_DATA_MARK, PERSONAL_DATA_MARK] if isinstance(value, list | tuple) else PERSONAL_DATA_MARK
+            )
         else:
             masked[field] = value
     return masked
@@ -191,9 +193,13 @@ def verify_chain(*, chunk_size: int = 5000, progress=None) -> VerificationResult
                 False, verified, expected_seq, f"entry #{expected_seq} is missing (next present is #{entry.seq})"
             )
         if entry.prev_hash != expected_prev:
-            return VerificationResult(False, verified, entry.seq, f"entry #{entry.seq} does not link to #{entry.seq - 1}")
+            return VerificationResult(
+                False, verified, entry.seq, f"entry #{entry.seq} does not link to #{entry.seq - 1}"
+            )
         if entry_hash(entry) != entry.hash:
-            return VerificationResult(False, verified, entry.seq, f"entry #{entry.seq} was altered after it was written")
+            return VerificationResult(
+                False, verified, entry.seq, f"entry #{entry.seq} was altered after it was written"
+            )
         expected_prev = entry.hash
         expected_seq += 1
         verified += 1

@@ -78,4 +78,6 @@ def healthz(request):
     if request.GET.get("worker") == "1":
         required.append("celery_worker")
     healthy = all(checks[name]["ok"] for name in required)
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
+    )

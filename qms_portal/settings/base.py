@@ -254,9 +254,10 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
 # REST API ----------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Bearer first, so an unauthenticated call gets 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "apps.accounts.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Default deny: every view must declare who may use it.
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.DenyAll"],
@@ -276,6 +277,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer-focus records of an ISO 9001 quality management system.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["apps.accounts.permissions.IsActiveUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -6,14 +6,15 @@ Passes `manage.py check --deploy --fail-level WARNING` (tests/core/test_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DEBUG, SECRET_KEY, env, env_bool, env_int
+from .base import DEBUG, SECRET_KEY, env, env_bool, env_int, env_list
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
 
-ALLOWED_HOSTS = env("ALLOWED_HOSTS", required=True).split(",")
+env("ALLOWED_HOSTS", required=True)  # fails loudly when unset or empty
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Health checks come over plain HTTP from inside the container network.

@@ -1,15 +1,14 @@
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from django.db.utils import InternalError, ProgrammingError
 
+from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditBypassError, AuditEntry
-from apps.accounts.models import User
 from tests.factories import UserFactory
 
 
@@ -31,14 +30,18 @@ def test_entries_form_a_chain_from_genesis(quality_manager):
 def test_hash_survives_the_round_trip_through_postgres(quality_manager):
     from decimal import Decimal
 
-    entry = _record(quality_manager, changes={"score": [Decimal("1.50"), 7], "when": [None, quality_manager.date_joined]})
+    entry = _record(
+        quality_manager, changes={"score": [Decimal("1.50"), 7], "when": [None, quality_manager.date_joined]}
+    )
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert audit.entry_hash(stored) == entry.hash
 
 
 @pytest.mark.django_db
 def test_personal_fields_are_never_stored_in_clear(quality_manager):
-    entry = _record(quality_manager, changes={"email": ["old@example.com", "new@example.com"], "is_active": [True, False]})
+    entry = _record(
+        quality_manager, changes={"email": ["old@example.com", "new@example.com"], "is_active": [True, False]}
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT changes::text, object_label FROM audit_auditentry WHERE id = %s", [entry.pk])
         raw_changes, label = cursor.fetchone()
@@ -50,9 +53,13 @@ def test_personal_fields_are_never_stored_in_clear(quality_manager):
 
 @pytest.mark.django_db
 def test_entry_rolls_back_with_the_change(quality_manager):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        _record(quality_manager)
-        raise RuntimeError("the change failed")
+    def failing_change():
+        with transaction.atomic():
+            _record(quality_manager)
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     assert not AuditEntry.objects.exists()
 
 
@@ -199,7 +206,6 @@ def test_concurrent_writers_never_fork_the_chain():
 @pytest.mark.django_db(transaction=True)
 def test_many_concurrent_writers_keep_one_chain():
     user = UserFactory()
-    group, _ = Group.objects.get_or_create(name="Staff")
 
     def writer(n: int) -> None:
         try:

@@ -10,9 +10,9 @@ def test_unknown_api_url_is_a_json_404():
 
 
 @pytest.mark.django_db
-def test_unauthenticated_api_call_is_a_json_403():
+def test_unauthenticated_api_call_is_a_json_401():
     response = APIClient().get("/api/v1/me/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
 
 

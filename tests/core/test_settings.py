@@ -21,7 +21,12 @@ PRODUCTION_ENV = {
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -56,7 +61,11 @@ def test_production_refuses_debug():
     [
         ("redis://h:6379/0", None, ("redis://h:6379/0", "redis://h:6379/0")),
         ("redis://h:6379", 15, ("redis://h:6379/15", "redis://h:6379/15")),
-        ("unix:///v/redis.sock?db=0", None, ("unix:///v/redis.sock?db=0", "redis+socket:///v/redis.sock?virtual_host=0")),
+        (
+            "unix:///v/redis.sock?db=0",
+            None,
+            ("unix:///v/redis.sock?db=0", "redis+socket:///v/redis.sock?virtual_host=0"),
+        ),
         ("unix:///v/redis.sock", 15, ("unix:///v/redis.sock?db=15", "redis+socket:///v/redis.sock?virtual_host=15")),
     ],
 )

@@ -1,5 +1,7 @@
 """A real Celery worker consuming from the real Redis broker."""
 
+import time
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -42,22 +44,24 @@ def test_email_queued_in_a_transaction_is_sent_by_the_worker_after_commit(worker
         email.refresh_from_db()
         if email.status == OutboundEmail.Status.SENT:
             break
-        import time
-
         time.sleep(0.05)
     assert email.status == OutboundEmail.Status.SENT
     assert [m.to for m in mail.outbox] == [["kim@example.com"]]
 
 
 def test_rolled_back_transaction_sends_nothing(worker):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        services.email_enqueue(
-            to="kim@example.com",
-            subject="Never",
-            template="emails/account_invitation.txt",
-            context={"full_name": "Kim", "link": "x"},
-        )
-        raise RuntimeError("rolled back")
+    def failing_change():
+        with transaction.atomic():
+            services.email_enqueue(
+                to="kim@example.com",
+                subject="Never",
+                template="emails/account_invitation.txt",
+                context={"full_name": "Kim", "link": "x"},
+            )
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     canary_task.delay().get(timeout=20)  # the worker has drained the queue up to here
     assert OutboundEmail.objects.count() == 0
     assert mail.outbox == []
