@@ -1,10 +1,11 @@
-"""The Celery application. Tasks are found in each app's tasks.py."""
+"""The Celery application. Tasks are found in each app's tasks.py.
 
-import os
+No default for DJANGO_SETTINGS_MODULE here: this module is imported with the
+package, and a default would leak into every process that imports it (the
+launcher, say). Workers get the variable from `make run` or the container.
+"""
 
 from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qms_portal.settings.production")
 
 app = Celery("qms_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -63,6 +63,7 @@ def run() -> int:
     settings = os.environ.get("DJANGO_SETTINGS_MODULE", "qms_portal.settings.local")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    embedded.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule file lives there
     started = _start_embedded()
     processes: list[subprocess.Popen] = []
     try:

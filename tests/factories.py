@@ -23,4 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             return
         from django.contrib.auth.models import Group
 
+        from tests.migrated_data import ensure_role_groups
+
+        ensure_role_groups()
         self.groups.add(Group.objects.get(name=GROUP_NAMES[Role(extracted)]))

@@ -124,12 +124,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+WORKER_CANARY_SECONDS = env_int("WORKER_CANARY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    # Every minute: proves to /healthz that a worker is consuming.
+    # Every minute (WORKER_CANARY_SECONDS): proves to /healthz that a worker is consuming.
     "core.canary": {
         "task": "core.canary",
-        "schedule": timedelta(minutes=1),
-        "options": {"expires": 50},
+        "schedule": timedelta(seconds=WORKER_CANARY_SECONDS),
+        "options": {"expires": max(1, WORKER_CANARY_SECONDS - 10)},
     },
     # Every five minutes: re-enqueue e-mails whose message was lost or whose worker died.
     "core.sweep_outbox": {

@@ -4,7 +4,13 @@ from django.contrib.auth.models import Group
 from apps.accounts.roles import GROUP_NAMES, Role
 
 
-@pytest.mark.django_db
+@pytest.fixture(autouse=True)
+def _role_groups(db):
+    from tests.migrated_data import ensure_role_groups
+
+    ensure_role_groups()
+
+
 def test_migrations_create_the_three_role_groups():
     assert set(Group.objects.values_list("name", flat=True)) >= set(GROUP_NAMES.values())
 

@@ -1,0 +1,46 @@
+# QMS Portal: one image for web (gunicorn), Celery worker, Celery beat and migrations.
+# Production settings; configuration comes from the environment (see README.md).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=qms_portal.settings.production \
+    QMS_VAR_DIR=/app/var \
+    WEB_CONCURRENCY=3
+
+WORKDIR /app
+
+RUN groupadd --system --gid 10001 qms \
+    && useradd --system --uid 10001 --gid qms --home-dir /app --no-create-home --shell /usr/sbin/nologin qms
+
+# Runtime dependencies only; every wheel in requirements.txt is binary or pure Python.
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+# Code is owned by root and read-only for the app user; only /app/var is writable.
+COPY . .
+
+# Production settings refuse to load without these, so collectstatic gets
+# throwaway values for this one command. Nothing connects to them and they
+# are not kept in the image's environment.
+RUN SECRET_KEY="build-only-collectstatic-key-never-used-at-runtime-0123456789" \
+    DATABASE_URL="postgres://build@127.0.0.1:5432/build" \
+    REDIS_URL="redis://127.0.0.1:6379/0" \
+    ALLOWED_HOSTS="localhost" \
+    python manage.py collectstatic --noinput \
+    && mkdir -p /app/var/media \
+    && chown -R qms:qms /app/var
+
+USER qms
+
+EXPOSE 8000
+
+# Workers: WEB_CONCURRENCY (gunicorn reads it). Access log to stdout.
+CMD ["gunicorn", "qms_portal.wsgi:application", \
+     "--bind", "0.0.0.0:8000", \
+     "--access-logfile", "-", \
+     "--error-logfile", "-", \
+     "--worker-tmp-dir", "/dev/shm", \
+     "--no-control-socket"]

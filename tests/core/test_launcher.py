@@ -1,0 +1,110 @@
+"""`make run` end to end: web, worker and beat come up together and Ctrl-C stops them all."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from django.conf import settings
+
+from apps.core.tasks import HEARTBEAT_KEY
+from qms_portal.env import redis_urls
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.worker
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback URL built above
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def scratch_database():
+    """A database of its own on the test server, so the launcher's migrate and seed touch nothing else."""
+    db = settings.DATABASES["default"]
+    name = f"qms_launcher_{os.getpid()}"
+    params = {"host": db["HOST"], "port": db["PORT"] or None, "user": db["USER"], "password": db["PASSWORD"]}
+    admin = psycopg2.connect(dbname="postgres", **params)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    host = db["HOST"]
+    if host.startswith("/"):  # the embedded server listens on a socket directory
+        yield f"postgres://{db['USER']}@/{name}?host={host}"
+    else:
+        yield f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_database, tmp_path):
+    port = _free_port()
+    redis_url, _ = redis_urls(settings.REDIS_URL, db=14)
+    redis.Redis.from_url(redis_url).delete(HEARTBEAT_KEY)  # only this run's worker may make it healthy
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
+        "DATABASE_URL": scratch_database,
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "WORKER_CANARY_SECONDS": "3",
+        "QMS_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "qms_portal.settings.local",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qms_portal.launcher", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        # Healthy with ?worker=1 means the beat scheduled the canary and a worker ran it.
+        deadline = time.monotonic() + 90
+        status, body = 0, {}
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/healthz?worker=1")
+            except OSError:
+                status = 0
+            if status == 200:
+                break
+            time.sleep(1)
+        assert status == 200, body
+        login, _ = _get_page(f"http://127.0.0.1:{port}/accounts/login/")
+        assert login == 200
+    finally:
+        # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output[-3000:]
+    assert "Demo logins" in output
+    assert "manager@example.com" in output
+    with pytest.raises(urllib.error.URLError):
+        _get_page(f"http://127.0.0.1:{port}/accounts/login/")
+
+
+def _get_page(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback URL
+        return response.status, response.read().decode()
