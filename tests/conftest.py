@@ -34,30 +34,32 @@ def anonymous():
     return None
 
 
-@pytest.fixture
-def clients(quality_manager, staff, other_staff, auditor):
-    """A logged-in Django test client per persona; "anonymous" is not logged in."""
-    users = {"quality_manager": quality_manager, "staff": staff, "other_staff": other_staff, "auditor": auditor}
-    result = {"anonymous": Client()}
+def _signed_in(users: dict, make_client, sign_in) -> dict:
+    result = {"anonymous": make_client()}
     for name, user in users.items():
-        client = Client()
-        client.force_login(user)
+        client = make_client()
+        sign_in(client, user)
         result[name] = client
     return result
 
 
 @pytest.fixture
-def api_clients(quality_manager, staff, other_staff, auditor):
-    """DRF API clients per persona, authenticated by session."""
+def personas(quality_manager, staff, other_staff, auditor) -> dict:
+    return {"quality_manager": quality_manager, "staff": staff, "other_staff": other_staff, "auditor": auditor}
+
+
+@pytest.fixture
+def clients(personas):
+    """A logged-in Django test client per persona; "anonymous" is not logged in."""
+    return _signed_in(personas, Client, lambda client, user: client.force_login(user))
+
+
+@pytest.fixture
+def api_clients(personas):
+    """DRF API clients per persona, authenticated as that user."""
     from rest_framework.test import APIClient
 
-    users = {"quality_manager": quality_manager, "staff": staff, "other_staff": other_staff, "auditor": auditor}
-    result = {"anonymous": APIClient()}
-    for name, user in users.items():
-        client = APIClient()
-        client.force_authenticate(user)
-        result[name] = client
-    return result
+    return _signed_in(personas, APIClient, lambda client, user: client.force_authenticate(user))
 
 
 @pytest.fixture(autouse=True)

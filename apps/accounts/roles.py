@@ -27,6 +27,22 @@ ROLE_BY_GROUP = {name: role for role, name in GROUP_NAMES.items()}
 PRECEDENCE = [Role.QUALITY_MANAGER, Role.STAFF, Role.AUDITOR]
 
 
+def grants_migration(grants: dict[str, list[str]]):
+    """A reversible migration operation giving the role groups these permissions.
+
+    operations = [grants_migration({Role.AUDITOR: ["myapp.view_thing"]})]
+    """
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        grant_permissions(apps, grants)
+
+    def backwards(apps, schema_editor):
+        revoke_permissions(apps, grants)
+
+    return migrations.RunPython(forwards, backwards)
+
+
 def grant_permissions(apps, grants: dict[str, list[str]]) -> None:
     """Give each role group the listed "app_label.codename" permissions.
 

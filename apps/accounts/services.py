@@ -58,11 +58,11 @@ def user_create(
         },
     )
     if password is None:
-        _queue_set_password_email(user, base_url=base_url, template="emails/account_invitation.txt")
+        _queue_invitation(user, base_url=base_url)
     return user
 
 
-def _queue_set_password_email(user: User, *, base_url: str, template: str) -> None:
+def _queue_invitation(user: User, *, base_url: str) -> None:
     path = reverse(
         "accounts:password_reset_confirm",
         kwargs={
@@ -73,7 +73,7 @@ def _queue_set_password_email(user: User, *, base_url: str, template: str) -> No
     email_enqueue(
         to=user.email,
         subject=_("Your QMS Portal account"),
-        template=template,
+        template="emails/account_invitation.txt",
         context={"full_name": user.full_name, "link": f"{base_url}{path}"},
     )
 
@@ -138,7 +138,3 @@ def user_record_failed_sign_in(*, email: str) -> None:
     user = User.objects.filter(email__iexact=email).first()
     if user is not None:
         audit.record(actor=AuditEntry.ActorKind.PUBLIC, action=AuditEntry.Action.LOGIN_FAILED, obj=user)
-
-
-def user_send_password_reset(*, user: User, base_url: str) -> None:
-    _queue_set_password_email(user, base_url=base_url, template="emails/password_reset.txt")

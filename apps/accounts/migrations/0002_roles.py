@@ -2,21 +2,7 @@
 
 from django.db import migrations
 
-from apps.accounts.roles import grant_permissions, revoke_permissions
-
-GRANTS = {
-    "quality_manager": ["accounts.view_user", "accounts.add_user", "accounts.change_user"],
-    "staff": [],
-    "auditor": ["accounts.view_user"],
-}
-
-
-def forwards(apps, schema_editor):
-    grant_permissions(apps, GRANTS)
-
-
-def backwards(apps, schema_editor):
-    revoke_permissions(apps, GRANTS)
+from apps.accounts.roles import grants_migration
 
 
 class Migration(migrations.Migration):
@@ -26,4 +12,12 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [
+        grants_migration(
+            {
+                "quality_manager": ["accounts.view_user", "accounts.add_user", "accounts.change_user"],
+                "staff": [],
+                "auditor": ["accounts.view_user"],
+            }
+        )
+    ]
