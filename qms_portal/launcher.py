@@ -59,7 +59,15 @@ def _terminate(processes: list[subprocess.Popen], timeout: float = 20) -> None:
             process.wait()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run() -> int:
+    # Ctrl-C, and `kill` or a service manager's SIGTERM, all stop everything cleanly
+    # (also when started in the background, where a shell ignores SIGINT).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = os.environ.get("DJANGO_SETTINGS_MODULE", "qms_portal.settings.local")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
@@ -92,6 +100,9 @@ def run() -> int:
         print("\nStopping web, worker and beat ...", flush=True)
         return 0
     finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _terminate(processes)
         _stop_embedded(started)
         if started:

@@ -57,7 +57,17 @@ def scratch_database():
     admin.close()
 
 
-def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_database, tmp_path):
+@pytest.mark.parametrize(
+    "stop",
+    [
+        # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
+        lambda pid: os.killpg(pid, signal.SIGINT),
+        # A service manager or `kill`: SIGTERM to the launcher alone, which must stop its children.
+        lambda pid: os.kill(pid, signal.SIGTERM),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_database, tmp_path, stop):
     port = _free_port()
     redis_url, _ = redis_urls(settings.REDIS_URL, db=14)
     redis.Redis.from_url(redis_url).delete(HEARTBEAT_KEY)  # only this run's worker may make it healthy
@@ -95,14 +105,15 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
         login, _ = _get_page(f"http://127.0.0.1:{port}/accounts/login/")
         assert login == 200
     finally:
-        # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
-        os.killpg(process.pid, signal.SIGINT)
+        stop(process.pid)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output[-3000:]
     assert "Demo logins" in output
     assert "manager@example.com" in output
     with pytest.raises(urllib.error.URLError):
         _get_page(f"http://127.0.0.1:{port}/accounts/login/")
+    leftovers = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout
+    assert leftovers == "", f"processes left running: {leftovers}"
 
 
 def _get_page(url: str) -> tuple[int, str]:
