@@ -17,12 +17,16 @@ api_v1 = [
     path("me/", accounts_api.MeView.as_view(), name="me"),
     path("auth/token/", accounts_api.TokenView.as_view(), name="token"),
     *router.urls,
+    path("", include("apps.customers.api.urls")),
+    path("", include("apps.requirements.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("customers/", include("apps.customers.urls")),
+    path("requirements/", include("apps.requirements.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

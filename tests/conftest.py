@@ -63,8 +63,15 @@ def api_clients(personas):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache():
-    """Throttles and lockouts live in Redis: start every test with an empty test database there."""
-    from django.core.cache import cache
+def _isolated_cache(settings):
+    """Throttles live in the Redis cache: start every test without this run's cache keys.
 
-    cache.clear()
+    Only this run's prefix is deleted (not FLUSHDB), so a second test run on
+    the same Redis server, or its Celery queue, is left alone.
+    """
+    from apps.core.redis_client import redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)

@@ -6,8 +6,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date, time, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
@@ -61,12 +63,22 @@ def mask_personal(obj: models.Model, changes: Mapping[str, Any]) -> dict[str, An
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    """Field values of `obj` as they will be compared and stored (foreign keys by id)."""
+    """Field values of `obj` as they will be compared and stored (foreign keys by id).
+
+    Values JSON cannot hold as they are (a django-countries Country, say) are
+    stored as their database value.
+    """
     values = {}
     for name in fields:
         field = obj._meta.get_field(name)
-        values[name] = getattr(obj, field.attname)
+        value = getattr(obj, field.attname)
+        if not isinstance(value, _JSON_NATIVE):
+            value = field.get_prep_value(value)
+        values[name] = value
     return values
+
+
+_JSON_NATIVE = (str, int, float, bool, type(None), list, dict, Decimal, date, time, timedelta, UUID)
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:

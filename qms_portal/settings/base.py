@@ -31,9 +31,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_countries",
     "apps.core",
     "apps.accounts",
     "apps.audit",
+    "apps.customers",
+    "apps.requirements",
     "apps.dashboard",
 ]
 
@@ -137,6 +140,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.sweep_outbox",
         "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60},
+    },
+    # Every night at 02:30 UTC: pseudonymise contacts inactive past CONTACT_RETENTION_DAYS.
+    "customers.apply_retention": {
+        "task": "customers.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 60 * 60},
     },
     # Every night at 03:15 UTC: delete delivered e-mails past their retention period.
     "core.purge_outbox": {
@@ -249,8 +258,17 @@ OUTBOX_MAX_ATTEMPTS = 8
 # `seed_demo` refuses to run unless a development mode turns this on.
 DEMO_DATA_ALLOWED = False
 
-# Key for encrypting personal data at rest (customers issue); comma-separated, newest first.
-FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY")
+# Personal data at rest (apps/core/crypto.py): Fernet master keys, comma-separated,
+# newest first; and the key of the blind index used to look people up by e-mail.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", required=True)
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", required=True)
+# Contacts with no interaction, consent or change for this long are pseudonymised nightly.
+CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
+
+# Requirement reviews (8.2.3): with four eyes on, nobody approves a requirement they wrote.
+REQUIREMENTS_FOUR_EYES = env_bool("REQUIREMENTS_FOUR_EYES", True)
+# A requirement in review longer than this is shown as overdue.
+REQUIREMENTS_REVIEW_DUE_DAYS = env_int("REQUIREMENTS_REVIEW_DUE_DAYS", 10)
 
 # REST API ----------------------------------------------------------------------
 

@@ -5,6 +5,9 @@ import os
 from qms_portal.env import default_to_embedded_servers
 
 default_to_embedded_servers()
+# Fixed dev-only keys, so data written by one run is readable by the next.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "LnmawekZ7dVmdHMUKHvwsd42xK9mF7jSkWHH0NtgZfk=")
+os.environ.setdefault("BLIND_INDEX_KEY", "Lax4yf1hdiGx4Dk5CFYxypZiMaUSnbmIt0lVTPq7vIw")
 os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-used-in-production-0123456789abcdef")
 os.environ.setdefault("DEBUG", "1")
 

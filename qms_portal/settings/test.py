@@ -5,6 +5,9 @@ import os
 from qms_portal.env import default_to_embedded_servers
 
 default_to_embedded_servers()
+# Fixed test-only keys, so data written by one run is readable by the next.
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Axtxh8qElZaKz2_TBnq_wu-a3syhhDmgnr6PLNbtYU8=")
+os.environ.setdefault("BLIND_INDEX_KEY", "uLhjVG1_s5lCa8lxujxDRtvfQYo9iIYYgSxp71U8Jtw")
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-never-used-in-production-0123456789abcdef")
 os.environ["DEBUG"] = "0"
 
@@ -15,7 +18,6 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # Tests use their own Redis database so they never touch development data.
 REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL, db=15)
 CACHES["default"]["LOCATION"] = REDIS_CLIENT_URL  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = "qms-test"  # noqa: F405
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -29,5 +31,9 @@ DEMO_DATA_ALLOWED = True
 # Static files straight from the app folders, as in development (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-# Two test runs on one server (e.g. two checkouts) need different database names.
-DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_qms")}  # noqa: F405
+# Two test runs on one server (e.g. two checkouts) need different database names;
+# the name also keeps their cache keys and Celery queue apart in the shared Redis database.
+TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", "test_qms")
+DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"qms-{TEST_DATABASE_NAME}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_DATABASE_NAME}"

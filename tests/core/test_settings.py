@@ -15,6 +15,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://qms:secret@db.internal:5432/qms",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "qms.example.com",
+    "FIELD_ENCRYPTION_KEY": "uT3nqgIRO3qVNmRzvSB4Y0W8JcJGS5oyIoevXL0pWnM=",
+    "BLIND_INDEX_KEY": "blind-index-key-of-at-least-32-random-characters",
 }
 
 
@@ -36,7 +38,9 @@ def test_production_settings_pass_the_deployment_checklist_without_warnings():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY"]
+)
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _manage("check", env=env)

@@ -12,7 +12,7 @@ from playwright.sync_api import ConsoleMessage, Page, ViewportSize, expect
 # Transactional: the live server's own connection sees only committed users.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-MENU = ["Dashboard", "People", "Audit trail"]
+MENU = ["Dashboard", "Customers", "Products", "Requirements", "Awaiting review", "People", "Audit trail"]
 # Below Bootstrap's lg breakpoint, so the navbar collapses behind its toggler.
 MOBILE: ViewportSize = {"width": 375, "height": 740}
 WRONG_PASSWORD = "not-the-password-at-all"
@@ -21,9 +21,14 @@ WRONG_PASSWORD_ERROR = "Please enter a correct e-mail address and password"
 
 # persona fixture, badge text, the menu entries in order; every other entry of MENU must be absent.
 ROLES = [
-    pytest.param("quality_manager", "Quality manager", ["Dashboard", "People", "Audit trail"], id="quality_manager"),
-    pytest.param("staff", "Staff", ["Dashboard"], id="staff"),
-    pytest.param("auditor", "Auditor", ["Dashboard", "People", "Audit trail"], id="auditor"),
+    pytest.param("quality_manager", "Quality manager", MENU, id="quality_manager"),
+    pytest.param("staff", "Staff", ["Dashboard", "Customers", "Products", "Requirements"], id="staff"),
+    pytest.param(
+        "auditor",
+        "Auditor",
+        ["Dashboard", "Customers", "Products", "Requirements", "People", "Audit trail"],
+        id="auditor",
+    ),
 ]
 
 
@@ -136,7 +141,7 @@ def test_mobile_menu_opens_with_the_toggler_because_bootstrap_js_loads_under_the
 def test_demo_logins_printed_by_make_run_work(page: Page, sign_in: Callable[..., None], email: str, role_label: str):
     from django.core.management import call_command
 
-    from apps.core.management.commands.seed_demo import DEMO_PASSWORD
+    from apps.dashboard.management.commands.seed_demo import DEMO_PASSWORD
     from tests.migrated_data import ensure_role_groups
 
     ensure_role_groups()

@@ -1,7 +1,7 @@
 """Demo organisation for development. Idempotent: running it again adds nothing.
 
-Each domain app adds its demo records here as it lands (customers,
-requirements, feedback, complaints, surveys, objectives, a review).
+Each domain app keeps its demo records in its own `demo.py` with a
+`load(users)` function; this command calls them in dependency order.
 """
 
 from django.conf import settings
@@ -11,7 +11,10 @@ from django.db import transaction
 from apps.accounts import services as accounts
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.customers import demo as customers_demo
+from apps.requirements import demo as requirements_demo
 
+DEMO_LOADERS = [customers_demo.load, requirements_demo.load]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
 DEMO_USERS = [
     ("manager@example.com", "Maria Manager", Role.QUALITY_MANAGER),
@@ -33,4 +36,7 @@ class Command(BaseCommand):
                     continue
                 accounts.user_create(email=email, full_name=full_name, role=role, password=DEMO_PASSWORD, actor=None)
                 created += 1
+            users = {role: User.objects.get(email__iexact=email) for email, _name, role in DEMO_USERS}
+            for loader in DEMO_LOADERS:
+                loader(users)
         self.stdout.write(f"Demo data ready ({created} users created).")

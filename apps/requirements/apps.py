@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RequirementsConfig(AppConfig):
+    name = "apps.requirements"
+    label = "requirements"
+    verbose_name = _("Customer requirements")
+
+    def ready(self) -> None:
+        from apps.core import navigation, panels
+        from apps.requirements import selectors
+
+        panels.register(
+            "customer",
+            panels.Panel(
+                key="requirements",
+                template="requirements/_customer_panel.html",
+                permission="requirements.view_customerrequirement",
+                loader=lambda customer: list(selectors.for_customer(customer)[:50]),
+                order=100,
+            ),
+        )
+
+        navigation.register(
+            navigation.Entry(
+                label=_("Requirements"),
+                url_name="requirements:requirement_list",
+                permission="requirements.view_customerrequirement",
+                order=120,
+            )
+        )
+        navigation.register(
+            navigation.Entry(
+                label=_("Awaiting review"),
+                url_name="requirements:review_queue",
+                permission="requirements.review_customerrequirement",
+                order=125,
+            )
+        )
