@@ -18,6 +18,7 @@ from apps.accounts.roles import Role
 from apps.audit.selectors import history_for
 from apps.core import panels
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.views import ServiceFormMixin
 from apps.customers import imports, selectors, services
 from apps.customers.filters import CustomerFilter, ProductFilter
 from apps.customers.forms import (
@@ -54,24 +55,6 @@ class ObjectMixin:
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(**{"object": self.object, **kwargs})
-
-
-class ServiceFormMixin:
-    """Runs `perform(form)` (a service call) and turns a BusinessRuleViolation into a form error."""
-
-    def perform(self, form):
-        raise NotImplementedError
-
-    def form_valid(self, form):
-        try:
-            result = self.perform(form)
-        except BusinessRuleViolation as error:
-            form.add_error(None, str(error))
-            return self.form_invalid(form)
-        return redirect(self.success_url_for(result))
-
-    def success_url_for(self, result) -> str:
-        raise NotImplementedError
 
 
 # Customers ---------------------------------------------------------------------------

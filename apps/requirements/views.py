@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.requirements import selectors, services
 from apps.requirements.filters import RequirementListFilter
 from apps.requirements.forms import (
@@ -40,16 +41,6 @@ from apps.requirements.models import (
 Status = CustomerRequirement.Status
 VIEW_PERMISSION = "requirements.view_customerrequirement"
 CHANGE_PERMISSION = "requirements.change_customerrequirement"
-
-
-def _add_service_error(form, error: Exception) -> None:
-    if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    elif isinstance(error, ValidationError):
-        form.add_error(None, error.messages)
-    else:
-        form.add_error(None, str(error))
 
 
 class RequirementListView(PermissionRequiredMixin, FilterView):
@@ -98,8 +89,8 @@ class RequirementCreateView(PermissionRequiredMixin, FormView):
             requirement = services.requirement_create(
                 actor=self.request.user, customer=form.cleaned_data["customer"], **form.service_data()
             )
-        except (BusinessRuleViolation, ValidationError) as error:
-            _add_service_error(form, error)
+        except SERVICE_ERRORS as error:
+            add_service_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("Requirement %(ref)s recorded as a draft.") % {"ref": requirement.reference})
         return redirect("requirements:requirement_detail", pk=requirement.pk)
@@ -259,8 +250,8 @@ class RequirementUpdateView(ChangeRequirementMixin, FormView):
                 reason=form.cleaned_data["reason"],
                 **form.service_data(),
             )
-        except (BusinessRuleViolation, InvalidTransition, ValidationError) as error:
-            _add_service_error(form, error)
+        except SERVICE_ERRORS as error:
+            add_service_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved as version %(n)s.") % {"n": requirement.version})
         return redirect("requirements:requirement_detail", pk=requirement.pk)
@@ -325,8 +316,8 @@ class ActionFormView(RequirementMixin, FormView):
     def form_valid(self, form):
         try:
             self.perform(form.cleaned_data)
-        except (InvalidTransition, BusinessRuleViolation, ValidationError) as error:
-            _add_service_error(form, error)
+        except SERVICE_ERRORS as error:
+            add_service_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, str(self.success_message))
         return self.back_to_detail()
