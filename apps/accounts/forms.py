@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts import capabilities
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.core.services import email_enqueue
@@ -23,12 +24,24 @@ class UserUpdateForm(forms.Form):
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     is_active = forms.BooleanField(label=_("Active"), required=False)
+    capabilities = forms.MultipleChoiceField(
+        label=_("Individual duties"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Given to this person in addition to the role (staff only)."),
+    )
     reason = forms.CharField(
         label=_("Reason for the change"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Recorded in the audit trail."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["capabilities"].choices = [(c.permission, c.label) for c in capabilities.all_capabilities()]
+        if not self.fields["capabilities"].choices:
+            del self.fields["capabilities"]
 
 
 class OutboxPasswordResetForm(PasswordResetForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
@@ -10,6 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from apps.accounts import capabilities
 from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.audit import services as audit
@@ -109,6 +110,46 @@ def user_set_active(*, user_id: int, active: bool, actor, reason: str = "") -> U
         action=AuditEntry.Action.UPDATE,
         obj=user,
         changes={"is_active": [not active, active]},
+        reason=reason,
+    )
+    return user
+
+
+def _capability_permission(name: str) -> Permission:
+    app_label, codename = name.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def user_capabilities(user: User) -> set[str]:
+    """The registered capabilities the user holds individually (not through the role)."""
+    held = {f"{p.content_type.app_label}.{p.codename}" for p in user.user_permissions.select_related("content_type")}
+    return held & {c.permission for c in capabilities.all_capabilities()}
+
+
+@transaction.atomic
+def user_set_capabilities(*, user_id: int, permissions: set[str], actor, reason: str = "") -> User:
+    """Give the user exactly these individual capabilities (apps.accounts.capabilities).
+
+    Only registered capabilities, and only for a role the capability allows;
+    the change is audited as a list of added and removed permissions.
+    """
+    user = User.objects.select_for_update().get(pk=user_id)
+    for name in permissions:
+        if user.role not in capabilities.get(name).roles:
+            raise BusinessRuleViolation(
+                _("%(capability)s cannot be given to this role.") % {"capability": capabilities.get(name).label}
+            )
+    before = user_capabilities(user)
+    added, removed = sorted(permissions - before), sorted(before - permissions)
+    if not added and not removed:
+        return user
+    user.user_permissions.add(*(_capability_permission(name) for name in added))
+    user.user_permissions.remove(*(_capability_permission(name) for name in removed))
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.ROLE_CHANGE,
+        obj=user,
+        changes={"capabilities": [sorted(before), sorted(permissions)]},
         reason=reason,
     )
     return user

@@ -101,7 +101,12 @@ class UserDetailView(PermissionRequiredMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
-        return {"full_name": self.object.full_name, "role": self.object.role, "is_active": self.object.is_active}
+        return {
+            "full_name": self.object.full_name,
+            "role": self.object.role,
+            "is_active": self.object.is_active,
+            "capabilities": sorted(services.user_capabilities(self.object)),
+        }
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -128,6 +133,13 @@ class UserDetailView(PermissionRequiredMixin, FormView):
                 services.user_set_active(
                     user_id=self.object.pk, active=data["is_active"], actor=self.request.user, reason=data["reason"]
                 )
+                if "capabilities" in data:
+                    services.user_set_capabilities(
+                        user_id=self.object.pk,
+                        permissions=set(data["capabilities"]),
+                        actor=self.request.user,
+                        reason=data["reason"],
+                    )
         except BusinessRuleViolation as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)

@@ -8,8 +8,16 @@ class RequirementsConfig(AppConfig):
     verbose_name = _("Customer requirements")
 
     def ready(self) -> None:
+        from apps.accounts import capabilities
         from apps.core import navigation, panels
         from apps.requirements import selectors
+
+        capabilities.register(
+            capabilities.Capability(
+                permission="requirements.review_customerrequirement",
+                label=_("Reviews customer requirements (ISO 9001 8.2.3)"),
+            )
+        )
 
         panels.register(
             "customer",

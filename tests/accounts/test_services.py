@@ -103,3 +103,31 @@ def test_seed_demo_is_idempotent():
     demo = User.objects.filter(email__in=["manager@example.com", "staff@example.com", "auditor@example.com"])
     assert sorted(u.role for u in demo) == sorted([Role.QUALITY_MANAGER, Role.STAFF, Role.AUDITOR])
     assert all(u.check_password("demo-pass-2026") for u in demo)
+
+
+REVIEW = "requirements.review_customerrequirement"
+
+
+@pytest.mark.django_db
+def test_quality_manager_gives_a_staff_member_the_review_duty(quality_manager, staff):
+    services.user_set_capabilities(user_id=staff.pk, permissions={REVIEW}, actor=quality_manager, reason="backup")
+    staff = User.objects.get(pk=staff.pk)
+    assert staff.has_perm(REVIEW)
+    assert services.user_capabilities(staff) == {REVIEW}
+    entry = AuditEntry.objects.for_object(staff).get(action=AuditEntry.Action.ROLE_CHANGE)
+    assert entry.changes == {"capabilities": [[], [REVIEW]]}
+    services.user_set_capabilities(user_id=staff.pk, permissions=set(), actor=quality_manager)
+    assert not User.objects.get(pk=staff.pk).has_perm(REVIEW)
+
+
+@pytest.mark.django_db
+def test_auditors_cannot_be_given_a_duty_that_writes(quality_manager, auditor):
+    with pytest.raises(BusinessRuleViolation, match="cannot be given to this role"):
+        services.user_set_capabilities(user_id=auditor.pk, permissions={REVIEW}, actor=quality_manager)
+    assert not User.objects.get(pk=auditor.pk).has_perm(REVIEW)
+
+
+@pytest.mark.django_db
+def test_unchanged_capabilities_write_no_audit_entry(quality_manager, staff):
+    services.user_set_capabilities(user_id=staff.pk, permissions=set(), actor=quality_manager)
+    assert not AuditEntry.objects.for_object(staff).exists()

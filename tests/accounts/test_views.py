@@ -198,3 +198,29 @@ def test_navigation_shows_only_what_the_role_may_use(clients, persona, visible, 
         assert f">{label}</a>" in content
     for label in hidden:
         assert f">{label}</a>" not in content
+
+
+def test_people_page_gives_the_review_duty_and_refuses_it_for_an_auditor(clients, staff, auditor):
+    review = "requirements.review_customerrequirement"
+    form = {
+        "full_name": staff.full_name,
+        "role": Role.STAFF,
+        "is_active": "on",
+        "reason": "cover",
+        "capabilities": [review],
+    }
+    assert clients["quality_manager"].post(f"/accounts/users/{staff.pk}/", form).status_code == 302
+    assert User.objects.get(pk=staff.pk).has_perm(review)
+
+    form = {**form, "full_name": auditor.full_name, "role": Role.AUDITOR}
+    response = clients["quality_manager"].post(f"/accounts/users/{auditor.pk}/", form)
+    assert response.status_code == 200
+    assert "cannot be given to this role" in str(response.context["form"].non_field_errors())
+    assert not User.objects.get(pk=auditor.pk).has_perm(review)
+
+
+def test_staff_cannot_give_themselves_a_duty(clients, staff):
+    form = {"full_name": staff.full_name, "role": Role.STAFF, "is_active": "on", "reason": "me"}
+    form["capabilities"] = ["requirements.review_customerrequirement"]
+    assert clients["staff"].post(f"/accounts/users/{staff.pk}/", form).status_code == 403
+    assert not User.objects.get(pk=staff.pk).has_perm("requirements.review_customerrequirement")

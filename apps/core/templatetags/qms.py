@@ -9,7 +9,7 @@ def bs_widget(bound_field):
     widget = bound_field.field.widget
     if isinstance(widget, forms.Select | forms.SelectMultiple):
         css = "form-select"
-    elif isinstance(widget, forms.CheckboxInput):
+    elif isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
         css = "form-check-input"
     else:
         css = "form-control"
