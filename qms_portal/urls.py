@@ -19,6 +19,9 @@ api_v1 = [
     *router.urls,
     path("", include("apps.customers.api.urls")),
     path("", include("apps.requirements.api.urls")),
+    path("", include("apps.actions.api.urls")),
+    path("", include("apps.complaints.api.urls")),
+    path("", include("apps.feedback.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +30,9 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("customers/", include("apps.customers.urls")),
     path("requirements/", include("apps.requirements.urls")),
+    path("actions/", include("apps.actions.urls")),
+    path("complaints/", include("apps.complaints.urls")),
+    path("feedback/", include("apps.feedback.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -44,6 +44,7 @@ class OutboundEmail(TimeStampedModel):
     to = models.EmailField()
     subject = models.CharField(max_length=255)
     body = models.TextField()
+    html_body = models.TextField(blank=True)
     message_id = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.core.models import OutboundEmail
 
@@ -20,16 +20,27 @@ logger = logging.getLogger(__name__)
 
 
 def email_enqueue(
-    *, to: str, subject: str, template: str, context: dict[str, Any], idempotency_key: str | None = None
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    idempotency_key: str | None = None,
+    html_template: str | None = None,
+    language: str | None = None,
 ) -> OutboundEmail:
     """Queue an e-mail inside the caller's transaction; a worker sends it after commit.
 
-    With an `idempotency_key`, a second call for the same key returns the
-    first row and queues nothing.
+    Rendered now, in the recipient's `language` when given (a text body and,
+    with `html_template`, an HTML alternative). With an `idempotency_key`, a
+    second call for the same key returns the first row and queues nothing.
     """
     from apps.core.tasks import send_email_task
 
-    body = render_to_string(template, context)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        body = render_to_string(template, context)
+        html_body = render_to_string(html_template, context) if html_template else ""
+        subject = str(subject)
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "qms.invalid"
     try:
         with transaction.atomic():
@@ -38,6 +49,7 @@ def email_enqueue(
                 to=to,
                 subject=subject.strip().replace("\n", " "),
                 body=body,
+                html_body=html_body,
                 message_id=f"<{uuid.uuid4().hex}@{domain}>",
             )
     except IntegrityError:
@@ -70,13 +82,15 @@ def email_send(*, email_id: int) -> bool:
     if not email_claim(email_id=email_id):
         return False
     email = OutboundEmail.objects.get(pk=email_id)
-    message = EmailMessage(
+    message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
         headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
     )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
     try:
         message.send(fail_silently=False)
     except Exception as error:

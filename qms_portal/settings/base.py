@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.customers",
     "apps.requirements",
+    "apps.actions",
+    "apps.complaints",
+    "apps.feedback",
     "apps.dashboard",
 ]
 

@@ -131,3 +131,25 @@ def test_every_system_task_is_scheduled_with_an_expiry(settings):
 def test_task_time_limits_stay_below_the_visibility_timeout(settings):
     assert settings.CELERY_TASK_TIME_LIMIT < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
     assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
+
+
+@pytest.mark.django_db
+def test_html_alternative_is_sent_with_the_text_body_and_both_escape_correctly():
+    email = services.email_enqueue(
+        to="a@example.com",
+        subject="Hi",
+        template="emails/notification.txt",
+        html_template="emails/notification.html",
+        context={
+            "greeting": "Hello <Kim>",
+            "paragraphs": ["Your complaint was received."],
+            "link": "https://q.example/t/x",
+        },
+    )
+    services.email_send(email_id=email.pk)
+    message = mail.outbox[0]
+    assert message.body.startswith("Hello <Kim>\n\nYour complaint was received.")
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "<p>Hello &lt;Kim&gt;</p>" in html
+    assert 'href="https://q.example/t/x"' in html

@@ -11,10 +11,19 @@ from django.db import transaction
 from apps.accounts import services as accounts
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.actions import demo as actions_demo
+from apps.complaints import demo as complaints_demo
 from apps.customers import demo as customers_demo
+from apps.feedback import demo as feedback_demo
 from apps.requirements import demo as requirements_demo
 
-DEMO_LOADERS = [customers_demo.load, requirements_demo.load]
+DEMO_LOADERS = [
+    customers_demo.load,
+    requirements_demo.load,
+    actions_demo.load,
+    complaints_demo.load,
+    feedback_demo.load,
+]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
 DEMO_USERS = [
     ("manager@example.com", "Maria Manager", Role.QUALITY_MANAGER),
