@@ -29,6 +29,7 @@ RUN SECRET_KEY="build-only-collectstatic-key-never-used-at-runtime-0123456789" \
     DATABASE_URL="postgres://build@127.0.0.1:5432/build" \
     REDIS_URL="redis://127.0.0.1:6379/0" \
     ALLOWED_HOSTS="localhost" \
+    SITE_URL="https://build.invalid" \
     FIELD_ENCRYPTION_KEY="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
     BLIND_INDEX_KEY="build-only-blind-index-key-never-used-at-runtime" \
     python manage.py collectstatic --noinput \

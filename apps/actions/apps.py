@@ -6,3 +6,22 @@ class ActionsConfig(AppConfig):
     name = "apps.actions"
     label = "actions"
     verbose_name = _("Corrective actions")
+
+    def ready(self) -> None:
+        from apps.accounts import capabilities
+        from apps.core import navigation
+
+        capabilities.register(
+            capabilities.Capability(
+                permission="actions.verify_correctiveaction",
+                label=_("Verifies the effectiveness of corrective actions (ISO 9001 10.2)"),
+            )
+        )
+        navigation.register(
+            navigation.Entry(
+                label=_("Corrective actions"),
+                url_name="actions:action_list",
+                permission="actions.view_correctiveaction",
+                order=300,
+            )
+        )

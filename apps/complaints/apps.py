@@ -6,3 +6,29 @@ class ComplaintsConfig(AppConfig):
     name = "apps.complaints"
     label = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self) -> None:
+        from apps.complaints import selectors
+        from apps.core import navigation, panels
+
+        navigation.register(
+            navigation.Entry(
+                label=_("Complaints"),
+                url_name="complaints:complaint_list",
+                permission="complaints.view_complaint",
+                order=200,
+            )
+        )
+        panels.register(
+            "customer",
+            panels.Panel(
+                key="complaints",
+                template="complaints/_customer_panel.html",
+                permission="complaints.view_complaint",
+                loader=selectors.for_customer,
+                order=200,
+            ),
+        )
+        from apps.actions.sources import register_effectiveness
+
+        register_effectiveness("complaints.complaint", selectors.effectiveness)

@@ -1,3 +1,21 @@
+from django.urls import path
+
+from apps.complaints import views
+
 app_name = "complaints"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ComplaintListView.as_view(), name="complaint_list"),
+    path("new/", views.PublicComplaintView.as_view(), name="public_new"),
+    path("new/done/", views.PublicDoneView.as_view(), name="public_done"),
+    path("track/<str:token>/", views.TrackView.as_view(), name="track"),
+    path("categories/", views.CategoryListView.as_view(), name="category_list"),
+    path("<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),
+    path("<int:pk>/transition/", views.TransitionView.as_view(), name="complaint_transition"),
+    path("<int:pk>/reopen/", views.ReopenView.as_view(), name="complaint_reopen"),
+    path("<int:pk>/messages/", views.MessageView.as_view(), name="complaint_message"),
+    path("<int:pk>/assess/", views.AssessView.as_view(), name="complaint_assess"),
+    path("<int:pk>/assign/", views.AssignView.as_view(), name="complaint_assign"),
+    path("<int:pk>/raise-action/", views.RaiseActionView.as_view(), name="complaint_raise_action"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.AttachmentView.as_view(), name="attachment"),
+]

@@ -18,7 +18,7 @@ class Panel:
     key: str
     template: str  # rendered with `panel` and `items` in its context
     permission: str
-    loader: Callable[[Any], Any]
+    loader: Callable[[Any, Any], Any]  # (record, user) -> items; scopes to what the user may see
     order: int = 500
 
 
@@ -34,4 +34,4 @@ def panels_for(page: str, obj, user) -> list[dict[str, Any]]:
     visible = sorted(
         (panel for panel in _panels.get(page, {}).values() if user.has_perm(panel.permission)), key=lambda p: p.order
     )
-    return [{"panel": panel, "items": panel.loader(obj)} for panel in visible]
+    return [{"panel": panel, "items": panel.loader(obj, user)} for panel in visible]

@@ -6,3 +6,28 @@ class FeedbackConfig(AppConfig):
     name = "apps.feedback"
     label = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from apps.core import navigation, panels
+        from apps.feedback import selectors
+
+        panels.register(
+            "customer",
+            panels.Panel(
+                key="feedback",
+                template="feedback/_customer_panel.html",
+                permission="feedback.view_feedback",
+                loader=lambda customer, user: list(selectors.for_customer(customer)[:50]),
+                order=190,
+            ),
+        )
+        navigation.register(
+            navigation.Entry(
+                label=_("Feedback"), url_name="feedback:feedback_list", permission="feedback.view_feedback", order=190
+            )
+        )
+        navigation.register(
+            navigation.Entry(
+                label=_("Triage"), url_name="feedback:triage", permission="feedback.triage_feedback", order=195
+            )
+        )

@@ -25,7 +25,7 @@ class RequirementsConfig(AppConfig):
                 key="requirements",
                 template="requirements/_customer_panel.html",
                 permission="requirements.view_customerrequirement",
-                loader=lambda customer: list(selectors.for_customer(customer)[:50]),
+                loader=lambda customer, user: list(selectors.for_customer(customer)[:50]),
                 order=100,
             ),
         )

@@ -150,6 +150,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 60 * 60},
     },
+    # Every five minutes: complaint SLA warnings and breaches, each escalated exactly once.
+    "complaints.check_sla": {
+        "task": "complaints.check_sla",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
+    # Every day at 06:00 UTC: e-mail owners of overdue corrective-action items (once per item per day).
+    "actions.remind_overdue_items": {
+        "task": "actions.remind_overdue_items",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expires": 60 * 60},
+    },
     # Every night at 03:15 UTC: delete delivered e-mails past their retention period.
     "core.purge_outbox": {
         "task": "core.purge_outbox",
@@ -270,6 +282,23 @@ CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 
 # Requirement reviews (8.2.3): with four eyes on, nobody approves a requirement they wrote.
 REQUIREMENTS_FOUR_EYES = env_bool("REQUIREMENTS_FOUR_EYES", True)
+# Public address of the portal, for links in e-mails sent by background jobs.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Corrective actions: default effectiveness check this many days after implementation.
+ACTIONS_EFFECTIVENESS_DAYS = env_int("ACTIONS_EFFECTIVENESS_DAYS", 90)
+
+# Complaints (ISO 10002). SLA clocks count working time in TIME_ZONE: WORKING_HOURS on
+# Monday to Friday, minus public holidays of HOLIDAY_COUNTRY.
+WORKING_HOURS = (env_int("WORKING_HOURS_START", 8), env_int("WORKING_HOURS_END", 17))
+HOLIDAY_COUNTRY = env("HOLIDAY_COUNTRY", "DE")
+COMPLAINT_ATTACHMENT_TYPES = env_list(
+    "COMPLAINT_ATTACHMENT_TYPES", ["application/pdf", "image/png", "image/jpeg", "text/plain"]
+)
+COMPLAINT_ATTACHMENT_MAX_BYTES = env_int("COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+COMPLAINT_REOPEN_DAYS = env_int("COMPLAINT_REOPEN_DAYS", 14)
+COMPLAINT_RECURRENCE_COUNT = env_int("COMPLAINT_RECURRENCE_COUNT", 3)
+COMPLAINT_RECURRENCE_DAYS = env_int("COMPLAINT_RECURRENCE_DAYS", 30)
+
 # A requirement in review longer than this is shown as overdue.
 REQUIREMENTS_REVIEW_DUE_DAYS = env_int("REQUIREMENTS_REVIEW_DUE_DAYS", 10)
 

@@ -13,6 +13,7 @@ if DEBUG:
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters.")
 
+SITE_URL = env("SITE_URL", required=True).rstrip("/")  # links in e-mails must point at the real portal
 env("ALLOWED_HOSTS", required=True)  # fails loudly when unset or empty
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 

@@ -80,18 +80,20 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
         "QMS_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "qms_portal.settings.local",
     }
+    # A file, not a pipe: nobody reads a pipe while the test waits, and a full pipe would block the children.
+    log = (tmp_path / "launcher.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "qms_portal.launcher", "run"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         text=True,
     )
     try:
         # Healthy with ?worker=1 means the beat scheduled the canary and a worker ran it.
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         status, body = 0, {}
         while time.monotonic() < deadline and process.poll() is None:
             try:
@@ -101,12 +103,15 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
             if status == 200:
                 break
             time.sleep(1)
-        assert status == 200, body
-        login, _ = _get_page(f"http://127.0.0.1:{port}/accounts/login/")
-        assert login == 200
+        login = _get_page(f"http://127.0.0.1:{port}/accounts/login/")[0] if status == 200 else None
     finally:
         stop(process.pid)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert status == 200, f"{body}\n--- launcher output (end) ---\n{output[-4000:]}"
+    assert login == 200
     assert process.returncode == 0, output[-3000:]
     assert "Demo logins" in output
     assert "manager@example.com" in output

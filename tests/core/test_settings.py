@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://qms:secret@db.internal:5432/qms",
     "REDIS_URL": "redis://redis.internal:6379/0",
     "ALLOWED_HOSTS": "qms.example.com",
+    "SITE_URL": "https://qms.example.com",
     "FIELD_ENCRYPTION_KEY": "uT3nqgIRO3qVNmRzvSB4Y0W8JcJGS5oyIoevXL0pWnM=",
     "BLIND_INDEX_KEY": "blind-index-key-of-at-least-32-random-characters",
 }
@@ -39,7 +40,8 @@ def test_production_settings_pass_the_deployment_checklist_without_warnings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY"]
+    "missing",
+    ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY", "SITE_URL"],
 )
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}

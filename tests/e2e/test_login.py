@@ -12,7 +12,19 @@ from playwright.sync_api import ConsoleMessage, Page, ViewportSize, expect
 # Transactional: the live server's own connection sees only committed users.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-MENU = ["Dashboard", "Customers", "Products", "Requirements", "Awaiting review", "People", "Audit trail"]
+MENU = [
+    "Dashboard",
+    "Customers",
+    "Products",
+    "Requirements",
+    "Awaiting review",
+    "Feedback",
+    "Triage",
+    "Complaints",
+    "Corrective actions",
+    "People",
+    "Audit trail",
+]
 # Below Bootstrap's lg breakpoint, so the navbar collapses behind its toggler.
 MOBILE: ViewportSize = {"width": 375, "height": 740}
 WRONG_PASSWORD = "not-the-password-at-all"
@@ -22,11 +34,26 @@ WRONG_PASSWORD_ERROR = "Please enter a correct e-mail address and password"
 # persona fixture, badge text, the menu entries in order; every other entry of MENU must be absent.
 ROLES = [
     pytest.param("quality_manager", "Quality manager", MENU, id="quality_manager"),
-    pytest.param("staff", "Staff", ["Dashboard", "Customers", "Products", "Requirements"], id="staff"),
+    pytest.param(
+        "staff",
+        "Staff",
+        ["Dashboard", "Customers", "Products", "Requirements", "Feedback", "Complaints", "Corrective actions"],
+        id="staff",
+    ),
     pytest.param(
         "auditor",
         "Auditor",
-        ["Dashboard", "Customers", "Products", "Requirements", "People", "Audit trail"],
+        [
+            "Dashboard",
+            "Customers",
+            "Products",
+            "Requirements",
+            "Feedback",
+            "Complaints",
+            "Corrective actions",
+            "People",
+            "Audit trail",
+        ],
         id="auditor",
     ),
 ]

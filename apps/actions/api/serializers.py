@@ -1,0 +1,128 @@
+"""Input serializers validate requests; output serializers describe records. None of them saves."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMethod
+from apps.actions.selectors import owner_candidates
+
+# Output ---------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="ActionUserRef")
+class ActionUserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+
+
+@extend_schema_serializer(component_name="ActionSourceRef")
+class ActionSourceSerializer(serializers.Serializer):
+    type = serializers.CharField(read_only=True, help_text=_("app_label.model of the record that raised the action."))
+    id = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+
+
+class ActionPlanItemSerializer(serializers.ModelSerializer):
+    owner = ActionUserRefSerializer(read_only=True)
+    is_done = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ActionPlanItem
+        fields = ["id", "round", "description", "owner", "due_date", "done_at", "is_done"]
+        read_only_fields = fields
+
+
+class CorrectiveActionSerializer(serializers.ModelSerializer):
+    owner = ActionUserRefSerializer(read_only=True)
+    verifier = ActionUserRefSerializer(read_only=True, allow_null=True)
+    created_by = ActionUserRefSerializer(read_only=True)
+    source = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=CorrectiveAction.Status.choices, read_only=True)
+    root_cause_method = serializers.ChoiceField(choices=RootCauseMethod.choices, read_only=True, allow_blank=True)
+
+    class Meta:
+        model = CorrectiveAction
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "nonconformity",
+            "containment",
+            "root_cause_method",
+            "root_cause",
+            "owner",
+            "status",
+            "round",
+            "effectiveness_check_date",
+            "verifier",
+            "verified_at",
+            "verification_evidence",
+            "created_by",
+            "source",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ActionSourceSerializer(allow_null=True))
+    def get_source(self, action: CorrectiveAction) -> dict | None:
+        if action.source_content_type_id is None:
+            return None
+        content_type = action.source_content_type
+        return {
+            "type": f"{content_type.app_label}.{content_type.model}",
+            "id": action.source_object_id,
+            "label": action.source_label,
+        }
+
+
+# Input ------------------------------------------------------------------------------
+
+
+class ActionRaiseInputSerializer(serializers.Serializer):
+    """A manual corrective action (audit finding, observation). The owner defaults to the caller."""
+
+    title = serializers.CharField(max_length=200)
+    nonconformity = serializers.CharField()
+    containment = serializers.CharField(required=False, allow_blank=True, default="")
+    owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates(), required=False, allow_null=True)
+
+
+class ActionUpdateInputSerializer(serializers.Serializer):
+    """The editable fields of an action; every field optional on PATCH."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    nonconformity = serializers.CharField(required=False)
+    containment = serializers.CharField(required=False, allow_blank=True)
+    root_cause_method = serializers.ChoiceField(choices=RootCauseMethod.choices, required=False, allow_blank=True)
+    root_cause = serializers.CharField(required=False, allow_blank=True)
+    owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates(), required=False)
+    effectiveness_check_date = serializers.DateField(required=False, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
+class ActionReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
+class ActionReopenInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class ActionImplementInputSerializer(serializers.Serializer):
+    effectiveness_check_date = serializers.DateField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+
+
+class ActionVerifyInputSerializer(serializers.Serializer):
+    effective = serializers.BooleanField()
+    evidence = serializers.CharField()
+
+
+class PlanItemInputSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates())
+    due_date = serializers.DateField()

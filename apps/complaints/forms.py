@@ -1,0 +1,181 @@
+"""Forms for the public complaint pages and the staff complaint pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+from apps.accounts.roles import GROUP_NAMES, Role
+from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
+from apps.core.public import HoneypotFormMixin
+from apps.customers.models import Product
+
+MAX_ATTACHMENTS = 5
+DEFAULT_TYPES = ["application/pdf", "image/png", "image/jpeg", "text/plain"]
+
+
+def allowed_types() -> list[str]:
+    return list(getattr(settings, "COMPLAINT_ATTACHMENT_TYPES", DEFAULT_TYPES))
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def sniff(head: bytes) -> str:
+    """The content type the file's first bytes show, whatever the client claimed."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # a multi-byte character cut at the end of the sample is still text
+            if error.start < len(head) - 3:
+                return "application/octet-stream"
+        return "text/plain"
+    return "application/octet-stream"
+
+
+def validate_attachment(upload) -> None:
+    """Refuse files over the size limit or whose content is not an allowed type; tags `sniffed_type`."""
+    if upload.size > max_bytes():
+        raise forms.ValidationError(
+            _("%(name)s is larger than %(mb)s MB.") % {"name": upload.name, "mb": round(max_bytes() / 1024 / 1024, 1)}
+        )
+    upload.seek(0)
+    head = upload.read(2048)
+    upload.seek(0)
+    kind = sniff(head)
+    if kind not in allowed_types():
+        raise forms.ValidationError(
+            _("%(name)s is not an allowed file type (PDF, PNG, JPEG, text).") % {"name": upload.name}
+        )
+    upload.sniffed_type = kind
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        files = [super(AttachmentsField, self).clean(item, initial) for item in files if item]
+        if len(files) > MAX_ATTACHMENTS:
+            raise forms.ValidationError(_("At most %(n)s files.") % {"n": MAX_ATTACHMENTS})
+        for upload in files:
+            validate_attachment(upload)
+        return files
+
+
+class PublicComplaintForm(HoneypotFormMixin, forms.Form):
+    """ISO 10002 Annex: who complains, about what, what happened, what they want."""
+
+    complainant_name = forms.CharField(label=_("Your name"), max_length=200)
+    complainant_email = forms.EmailField(label=_("Your e-mail"), help_text=_("We send the tracking link here."))
+    customer_name = forms.CharField(label=_("Organisation"), max_length=200, required=False)
+    product = forms.ModelChoiceField(
+        label=_("Product or service"), queryset=Product.objects.filter(is_active=True), required=False
+    )
+    order_reference = forms.CharField(label=_("Order or invoice number"), max_length=100, required=False)
+    description = forms.CharField(label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)
+    desired_outcome = forms.CharField(
+        label=_("What would you like us to do?"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        required=False,
+    )
+    attachments = AttachmentsField(label=_("Attachments"), help_text=_("Up to 5 files: PDF, PNG, JPEG or plain text."))
+
+
+class AddInformationForm(forms.Form):
+    body = forms.CharField(label=_("Add information"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+    attachments = AttachmentsField(label=_("Attachments"))
+
+
+class RatingForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("How satisfied are you with how we handled your complaint?"),
+        choices=[(i, str(i)) for i in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )
+
+
+class TransitionForm(ReasonForm):
+    to = forms.ChoiceField(choices=Complaint.Status.choices)
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=10000)
+    visibility = forms.ChoiceField(
+        label=_("Visibility"), choices=ComplaintMessage.Visibility.choices, initial=ComplaintMessage.Visibility.INTERNAL
+    )
+
+
+class AssessmentForm(forms.Form):
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=ComplaintCategory.objects.filter(is_active=True), required=False
+    )
+    product = forms.ModelChoiceField(label=_("Product or service"), queryset=Product.objects.all(), required=False)
+    root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    resolution = forms.CharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    dispute_body = forms.CharField(label=_("External dispute resolution body (ISO 10003)"), required=False)
+    dispute_date = forms.DateField(
+        label=_("Referred on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    dispute_outcome = forms.CharField(
+        label=_("Dispute outcome"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=User.objects.none(),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = (
+            User.objects.active()
+            .filter(groups__name__in=[GROUP_NAMES[Role.QUALITY_MANAGER], GROUP_NAMES[Role.STAFF]])
+            .distinct()
+            .order_by("full_name")
+        )
+
+
+class ActionRaiseForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    nonconformity = forms.CharField(label=_("Nonconformity"), widget=forms.Textarea(attrs={"rows": 3}))
+    containment = forms.CharField(label=_("Containment"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class CategoryForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

@@ -1,0 +1,676 @@
+"""Every write on complaints: creation, transitions, assessment, messages, rating,
+SLA escalations and recurrence alerts. Each locks its row, writes the audit entry
+in the same transaction and queues e-mails through the outbox (apps.core.services).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounts.roles import Role
+from apps.audit import services as audit
+from apps.audit.models import AuditEntry
+from apps.complaints import sla
+from apps.complaints.models import (
+    ASSIGN_PERMISSION,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintCategory,
+    ComplaintCounter,
+    ComplaintEscalation,
+    ComplaintMessage,
+    RecurrenceAlert,
+    SlaStage,
+    token_hash,
+)
+from apps.core.crypto import blind_index
+from apps.core.exceptions import BusinessRuleViolation
+from apps.core.services import email_enqueue
+
+Status = Complaint.Status
+PUBLIC = "public"
+TEXT = "emails/notification.txt"
+HTML = "emails/notification.html"
+
+
+def reopen_days() -> int:
+    return int(getattr(settings, "COMPLAINT_REOPEN_DAYS", 14))
+
+
+def _quality_manager_emails() -> list[str]:
+    from apps.accounts.models import User
+
+    return sorted(set(User.objects.active().with_role(Role.QUALITY_MANAGER).values_list("email", flat=True)))
+
+
+def _notify_quality_managers(*, key: str, subject: str, paragraphs: list[str], link: str = "") -> None:
+    for address in _quality_manager_emails():
+        email_enqueue(
+            to=address,
+            subject=subject,
+            template=TEXT,
+            html_template=HTML,
+            context={"paragraphs": paragraphs, "link": link},
+            idempotency_key=f"{key}:{address}"[:200],
+        )
+
+
+def _next_reference(year: int) -> str:
+    # The counter row is created once per year; concurrent creators then queue on its row lock.
+    ComplaintCounter.objects.get_or_create(year=year)
+    counter = ComplaintCounter.objects.select_for_update().get(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"CMP-{year}-{counter.last:05d}"
+
+
+def recompute_due(complaint: Complaint) -> list[str]:
+    """Set the four due dates from the severity policy; the pause time shifts them. Returns changed fields."""
+    budgets = sla.stage_budgets(complaint.severity)
+    changed = []
+    for stage, (due_field, _done) in Complaint.STAGE_FIELDS.items():
+        base = complaint.received_at
+        if complaint.reopened_at and stage in (SlaStage.RESPOND, SlaStage.CLOSE):
+            base = complaint.reopened_at
+        due = sla.add_working_seconds(base, budgets[stage] + complaint.paused_seconds)
+        if getattr(complaint, due_field) != due:
+            setattr(complaint, due_field, due)
+            changed.append(due_field)
+    return changed
+
+
+def tracking_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/complaints/track/{token}/"
+
+
+@transaction.atomic
+def complaint_create(
+    *,
+    actor,
+    channel: str,
+    complainant_name: str,
+    complainant_email: str,
+    description: str,
+    customer=None,
+    customer_name: str = "",
+    contact=None,
+    product=None,
+    order_reference: str = "",
+    desired_outcome: str = "",
+    attachments: Iterable[Any] = (),
+    language: str = "",
+    base_url: str = "",
+) -> Complaint:
+    """Record a complaint: reference CMP-YYYY-NNNNN, SLA clocks started, acknowledgement e-mail queued.
+
+    `actor` is a user or "public" (the web form). `attachments` are uploaded files
+    already validated by the caller (apps.complaints.forms.validate_attachment).
+    The tracking token is returned once as `complaint.tracking_token`; only its hash is stored.
+    """
+    if actor != PUBLIC and not getattr(actor, "has_perm", lambda _p: False)("complaints.add_complaint"):
+        raise PermissionDenied(_("You may not record complaints."))
+    if channel not in Complaint.Channel.values:
+        raise BusinessRuleViolation(_("Unknown channel."))
+    description = (description or "").strip()
+    if not description:
+        raise BusinessRuleViolation(_("A complaint needs a description."))
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    complaint = Complaint(
+        reference=_next_reference(timezone.localtime(now).year),
+        token_hash=token_hash(token),
+        customer=customer,
+        customer_name=(customer_name or "").strip(),
+        contact=contact,
+        product=product,
+        order_reference=(order_reference or "").strip(),
+        description=description,
+        desired_outcome=(desired_outcome or "").strip(),
+        channel=channel,
+        language=language or "",
+        received_at=now,
+    )
+    complaint.complainant_name = (complainant_name or "").strip()
+    complaint.complainant_email = (complainant_email or "").strip()
+    complaint.email_index = blind_index(complaint.complainant_email) if complaint.complainant_email else ""
+    recompute_due(complaint)
+    complaint.save()
+    complaint.tracking_token = token
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=complaint,
+        changes={
+            **audit.diff(
+                {},
+                audit.snapshot(
+                    complaint,
+                    ["reference", "channel", "customer", "customer_name", "contact", "product", "order_reference"],
+                ),
+            ),
+            "complainant_name": [None, "x"],
+            "complainant_email": [None, "x"],
+            "status": [None, complaint.status],
+        },
+    )
+    for upload in list(attachments)[:5]:
+        attachment_add(complaint=complaint, upload=upload, actor=actor)
+    if complaint.complainant_email:
+        link = tracking_url(base_url, token)
+        email_enqueue(
+            to=complaint.complainant_email,
+            subject=_("We received your complaint %(ref)s") % {"ref": complaint.reference},
+            template=TEXT,
+            html_template=HTML,
+            context={
+                "greeting": _("Dear %(name)s,") % {"name": complaint.complainant_name or _("customer")},
+                "paragraphs": [
+                    _("Thank you for telling us. Your complaint has the reference %(ref)s.")
+                    % {"ref": complaint.reference},
+                    _("You can follow its progress and add information at this private link:"),
+                ],
+                "link": link,
+            },
+            idempotency_key=f"complaint-ack:{complaint.pk}",
+            language=language or None,
+        )
+    return complaint
+
+
+def attachment_add(*, complaint: Complaint, upload, actor) -> ComplaintAttachment:
+    """Store one already validated upload under a random name (Django storage)."""
+    attachment = ComplaintAttachment(
+        complaint=complaint,
+        original_name=(getattr(upload, "name", "") or "attachment")[-200:],
+        content_type=getattr(upload, "sniffed_type", "") or "application/octet-stream",
+        size=upload.size,
+    )
+    attachment.file.save("upload", upload, save=False)
+    attachment.save()
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=attachment,
+        changes={
+            "complaint": [None, complaint.pk],
+            "content_type": [None, attachment.content_type],
+            "size": [None, attachment.size],
+        },
+    )
+    return attachment
+
+
+def _lock(complaint_id: int) -> Complaint:
+    return Complaint.objects.select_for_update().get(pk=complaint_id)
+
+
+def _check_can_change(complaint: Complaint, actor) -> None:
+    if not complaint.can_be_changed_by(actor):
+        raise PermissionDenied(_("You may not change this complaint."))
+
+
+def _require(text: str, message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise BusinessRuleViolation(message)
+    return text
+
+
+def _apply_transition(
+    complaint: Complaint, *, to: str, actor, reason: str = "", extra: dict | None = None
+) -> Complaint:
+    complaint.check_transition(to)
+    now = timezone.now()
+    before = complaint.status
+    fields = ["status", "previous_status"]
+    changes: dict[str, list[Any]] = {"status": [before, to], **(extra or {})}
+    if before == Status.AWAITING_CUSTOMER and complaint.paused_at:
+        paused = sla.working_seconds_between(complaint.paused_at, now)
+        complaint.paused_seconds += paused
+        complaint.paused_at = None
+        fields += ["paused_seconds", "paused_at"]
+        changes["paused_seconds"] = [complaint.paused_seconds - paused, complaint.paused_seconds]
+    if to == Status.AWAITING_CUSTOMER:
+        complaint.previous_status = before
+        complaint.paused_at = now
+        fields.append("paused_at")
+    else:
+        complaint.previous_status = ""
+    stamp = {
+        Status.ACKNOWLEDGED: "acknowledged_at",
+        Status.RESPONDED: "responded_at",
+        Status.CLOSED: "closed_at",
+        Status.REOPENED: "reopened_at",
+    }.get(to)
+    if to == Status.INVESTIGATING and complaint.assessed_at is None:
+        stamp = "assessed_at"
+    if stamp:
+        setattr(complaint, stamp, now)
+        fields.append(stamp)
+    if to == Status.REOPENED:
+        complaint.cycle += 1
+        complaint.responded_at = None
+        complaint.closed_at = None
+        complaint.rating = None
+        complaint.rated_at = None
+        fields += ["cycle", "responded_at", "closed_at", "rating", "rated_at"]
+    complaint.status = to
+    fields += recompute_due(complaint)
+    complaint.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    audit.record(actor=actor, action=AuditEntry.Action.TRANSITION, obj=complaint, changes=changes, reason=reason)
+    return complaint
+
+
+def _notify_customer(complaint: Complaint, *, key: str, paragraphs: list[str]) -> None:
+    if not complaint.complainant_email or complaint.erased_at:
+        return
+    email_enqueue(
+        to=complaint.complainant_email,
+        subject=_("Your complaint %(ref)s") % {"ref": complaint.reference},
+        template=TEXT,
+        html_template=HTML,
+        context={"paragraphs": paragraphs},
+        idempotency_key=key,
+        language=complaint.language or None,
+    )
+
+
+@transaction.atomic
+def complaint_transition(*, complaint_id: int, to: str, actor, reason: str = "") -> Complaint:
+    """Move a complaint along its workflow (staff). Rejection and withdrawal need a reason;
+    responding needs a resolution or a customer-visible response; closing needs a response first."""
+    complaint = _lock(complaint_id)
+    _check_can_change(complaint, actor)
+    reason = (reason or "").strip()
+    extra: dict[str, list[Any]] = {}
+    if to in (Status.REJECTED, Status.WITHDRAWN):
+        reason = _require(reason, _("Rejecting or withdrawing a complaint needs a reason."))
+    if to == Status.REJECTED:
+        extra["rejection_reason"] = [complaint.rejection_reason, reason]
+        complaint.rejection_reason = reason
+        complaint.save(update_fields=["rejection_reason"])
+    if to == Status.RESPONDED and not (
+        complaint.resolution
+        or complaint.messages.filter(visibility=ComplaintMessage.Visibility.CUSTOMER, author_kind="staff").exists()
+    ):
+        raise BusinessRuleViolation(_("Write a resolution or a response to the customer before marking it responded."))
+    _apply_transition(complaint, to=to, actor=actor, reason=reason, extra=extra)
+    if to in (Status.RESPONDED, Status.REJECTED, Status.CLOSED, Status.AWAITING_CUSTOMER):
+        _notify_customer(
+            complaint,
+            key=f"complaint-status:{complaint.pk}:{complaint.cycle}:{to}:{timezone.now().timestamp()}",
+            paragraphs=[
+                _("The status of your complaint %(ref)s is now: %(status)s.")
+                % {"ref": complaint.reference, "status": complaint.get_status_display()},
+                _("Open your private tracking link to read the details."),
+            ],
+        )
+    return complaint
+
+
+@transaction.atomic
+def complaint_assess(
+    *,
+    complaint_id: int,
+    actor,
+    reason: str = "",
+    **data: Any,
+) -> Complaint:
+    """Set severity, category, product, root cause, resolution or dispute fields. Severity recomputes due dates."""
+    allowed = {
+        "severity",
+        "category",
+        "product",
+        "root_cause",
+        "resolution",
+        "dispute_body",
+        "dispute_date",
+        "dispute_outcome",
+    }
+    unknown = set(data) - allowed
+    if unknown:
+        raise TypeError(f"complaint_assess: unknown fields {sorted(unknown)}")
+    complaint = _lock(complaint_id)
+    _check_can_change(complaint, actor)
+    if "severity" in data and data["severity"] not in Complaint.Severity.values:
+        raise BusinessRuleViolation(_("Unknown severity."))
+    names = list(data)
+    before = audit.snapshot(complaint, names)
+    for name, value in data.items():
+        setattr(complaint, name, value.strip() if isinstance(value, str) else value)
+    changes = audit.diff(before, audit.snapshot(complaint, names))
+    if not changes:
+        return complaint
+    fields = list(changes)
+    if "severity" in changes:
+        fields += recompute_due(complaint)
+    complaint.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
+    audit.record(
+        actor=actor, action=AuditEntry.Action.UPDATE, obj=complaint, changes=changes, reason=(reason or "").strip()
+    )
+    if "category" in changes or "product" in changes:
+        from apps.complaints.tasks import check_recurrence_task
+
+        transaction.on_commit(lambda: check_recurrence_task.delay(complaint.pk))
+    return complaint
+
+
+@transaction.atomic
+def complaint_assign(*, complaint_id: int, actor, assignee) -> Complaint:
+    """Give the complaint to a handler (quality managers only)."""
+    if not actor.is_active or not actor.has_perm(ASSIGN_PERMISSION):
+        raise PermissionDenied(_("You may not assign complaints."))
+    if assignee is not None and (not assignee.is_active or not assignee.has_perm("complaints.change_complaint")):
+        raise BusinessRuleViolation(_("The assignee must be an active user who may handle complaints."))
+    complaint = _lock(complaint_id)
+    before = complaint.assignee_id
+    complaint.assignee = assignee
+    complaint.save(update_fields=["assignee", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=complaint,
+        changes={"assignee": [before, assignee.pk if assignee else None]},
+    )
+    return complaint
+
+
+@transaction.atomic
+def message_add(*, complaint_id: int, actor, body: str, visibility: str) -> ComplaintMessage:
+    """A staff note (internal) or response (customer-visible; e-mails the complainant)."""
+    complaint = _lock(complaint_id)
+    _check_can_change(complaint, actor)
+    if visibility not in ComplaintMessage.Visibility.values:
+        raise BusinessRuleViolation(_("Unknown visibility."))
+    body = _require(body, _("The message is empty."))
+    message = ComplaintMessage.objects.create(
+        complaint=complaint, visibility=visibility, author_kind="staff", author=actor, body=body
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=message,
+        changes={"complaint": [None, complaint.pk], "visibility": [None, visibility], "body": [None, body]},
+    )
+    if visibility == ComplaintMessage.Visibility.CUSTOMER:
+        _notify_customer(
+            complaint,
+            key=f"complaint-message:{message.pk}",
+            paragraphs=[
+                _("There is a new message about your complaint %(ref)s.") % {"ref": complaint.reference},
+                _("Open your private tracking link to read it."),
+            ],
+        )
+    return message
+
+
+def complaint_for_token(token: str) -> Complaint | None:
+    if not token or len(token) > 100:
+        return None
+    return Complaint.objects.filter(token_hash=token_hash(token)).first()
+
+
+@transaction.atomic
+def customer_add_information(*, complaint_id: int, body: str, attachments: Iterable[Any] = ()) -> ComplaintMessage:
+    """The complainant adds information from the tracking page; an awaiting complaint resumes."""
+    complaint = _lock(complaint_id)
+    if complaint.is_final:
+        raise BusinessRuleViolation(_("This complaint is closed; you can no longer add information."))
+    body = _require(body, _("The message is empty."))
+    message = ComplaintMessage.objects.create(
+        complaint=complaint, visibility=ComplaintMessage.Visibility.CUSTOMER, author_kind="customer", body=body
+    )
+    audit.record(
+        actor=PUBLIC,
+        action=AuditEntry.Action.CREATE,
+        obj=message,
+        changes={"complaint": [None, complaint.pk], "visibility": [None, message.visibility]},
+    )
+    existing = complaint.attachments.count()
+    for upload in list(attachments)[: max(0, 5 - existing)]:
+        attachment_add(complaint=complaint, upload=upload, actor=PUBLIC)
+    if complaint.status == Status.AWAITING_CUSTOMER:
+        _apply_transition(complaint, to=complaint.previous_status, actor=PUBLIC, reason=_("The customer answered."))
+    return message
+
+
+@transaction.atomic
+def complaint_rate(*, complaint_id: int, rating: int, comment: str = "", base_url: str = "") -> Complaint:
+    """Record the customer's satisfaction once after closure; 1-2 flags it and e-mails the quality managers."""
+    complaint = _lock(complaint_id)
+    if complaint.status != Status.CLOSED:
+        raise BusinessRuleViolation(_("A complaint can be rated only after it was closed."))
+    if complaint.rated_at is not None:
+        raise BusinessRuleViolation(_("This complaint was already rated."))
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise BusinessRuleViolation(_("The rating must be between 1 and 5."))
+    complaint.rating = rating
+    complaint.rating_comment = (comment or "").strip()
+    complaint.rated_at = timezone.now()
+    fields = ["rating", "rating_comment", "rated_at"]
+    changes: dict[str, list[Any]] = {"rating": [None, rating], "rating_comment": [None, complaint.rating_comment]}
+    if rating <= 2:
+        complaint.flagged = True
+        fields.append("flagged")
+        changes["flagged"] = [False, True]
+    complaint.save(update_fields=[*fields, "updated_at"])
+    audit.record(actor=PUBLIC, action=AuditEntry.Action.UPDATE, obj=complaint, changes=changes)
+    if rating <= 2:
+        _notify_quality_managers(
+            key=f"complaint-low-rating:{complaint.pk}:{complaint.cycle}",
+            subject=_("Low satisfaction rating on %(ref)s") % {"ref": complaint.reference},
+            paragraphs=[
+                _("The complainant rated the handling of %(ref)s %(rating)s out of 5.")
+                % {"ref": complaint.reference, "rating": rating}
+            ],
+        )
+    return complaint
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint_id: int, actor, reason: str) -> Complaint:
+    """Reopen a closed complaint: staff at any time, the customer ("public") within COMPLAINT_REOPEN_DAYS."""
+    reason = _require(reason, _("Reopening needs a reason."))
+    complaint = _lock(complaint_id)
+    if actor == PUBLIC:
+        if complaint.status != Status.CLOSED or complaint.closed_at is None:
+            raise BusinessRuleViolation(_("Only a closed complaint can be reopened."))
+        if timezone.now() - complaint.closed_at > timedelta(days=reopen_days()):
+            raise BusinessRuleViolation(_("This complaint was closed too long ago to reopen it here."))
+    else:
+        _check_can_change(complaint, actor)
+    return _apply_transition(complaint, to=Status.REOPENED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def category_save(*, actor, name: str, is_active: bool = True, category_id: int | None = None) -> ComplaintCategory:
+    """Create or rename a complaint category (quality managers)."""
+    if not actor.has_perm("complaints.add_complaintcategory"):
+        raise PermissionDenied(_("You may not manage complaint categories."))
+    name = _require(name, _("A category needs a name."))
+    if category_id:
+        category = ComplaintCategory.objects.select_for_update().get(pk=category_id)
+        before = audit.snapshot(category, ["name", "is_active"])
+        category.name, category.is_active = name, is_active
+        category.save()
+        changes = audit.diff(before, audit.snapshot(category, ["name", "is_active"]))
+        action = AuditEntry.Action.UPDATE
+    else:
+        category = ComplaintCategory.objects.create(name=name, is_active=is_active)
+        changes = {"name": [None, name], "is_active": [None, is_active]}
+        action = AuditEntry.Action.CREATE
+    audit.record(actor=actor, action=action, obj=category, changes=changes)
+    return category
+
+
+# --- SLA escalation -------------------------------------------------------------------------------
+
+
+def _escalate(complaint: Complaint, *, stage: str, level: str) -> bool:
+    """Record the escalation once; True when this call created it (and queued the e-mails)."""
+    try:
+        with transaction.atomic():
+            _row, created = ComplaintEscalation.objects.get_or_create(
+                complaint=complaint, stage=stage, level=level, cycle=complaint.cycle
+            )
+    except IntegrityError:  # a concurrent run inserted it between our SELECT and INSERT
+        return False
+    if not created:
+        return False
+    if not complaint.escalated:
+        Complaint.objects.filter(pk=complaint.pk).unaudited_update(escalated=True)
+    audit.record(
+        actor=None,
+        action=AuditEntry.Action.UPDATE,
+        obj=complaint,
+        changes={"escalation": [None, f"{stage}:{level}"], "escalated": [complaint.escalated, True]},
+        reason=f"SLA {level}: {stage}",
+    )
+    complaint.escalated = True
+    _notify_quality_managers(
+        key=f"complaint-sla:{complaint.pk}:{complaint.cycle}:{stage}:{level}",
+        subject=_("SLA %(level)s: %(ref)s (%(stage)s)") % {"level": level, "ref": complaint.reference, "stage": stage},
+        paragraphs=[
+            _("Complaint %(ref)s has reached the SLA %(level)s for the %(stage)s stage.")
+            % {"ref": complaint.reference, "level": level, "stage": stage}
+        ],
+    )
+    return True
+
+
+def sla_check(*, now=None, limit: int = 500) -> int:
+    """Find every SLA warning and breach not yet escalated, and escalate each once.
+
+    Safe to run concurrently: the unique ComplaintEscalation row decides who escalates.
+    Catches up on anything missed, since it looks at the state, not at a time window.
+    """
+    now = now or timezone.now()
+    fraction = sla.warning_fraction()
+    count = 0
+    candidates = (
+        Complaint.objects.open()
+        .exclude(status=Status.AWAITING_CUSTOMER)
+        .order_by("pk")
+        .only(
+            "pk",
+            "reference",
+            "severity",
+            "received_at",
+            "reopened_at",
+            "paused_seconds",
+            "cycle",
+            "escalated",
+            "status",
+            *[f for pair in Complaint.STAGE_FIELDS.values() for f in pair],
+        )
+    )
+    done_keys = set(
+        ComplaintEscalation.objects.filter(complaint__in=candidates.values("pk")).values_list(
+            "complaint_id", "stage", "level", "cycle"
+        )
+    )
+    for complaint in candidates[:limit]:
+        budgets = sla.stage_budgets(complaint.severity)
+        for stage, (due_field, done_field) in Complaint.STAGE_FIELDS.items():
+            due = getattr(complaint, due_field)
+            if due is None or getattr(complaint, done_field) is not None:
+                continue
+            level = None
+            if now >= due:
+                level = ComplaintEscalation.Level.BREACH
+            else:
+                base = (
+                    complaint.reopened_at
+                    if complaint.reopened_at and stage in ("respond", "close")
+                    else complaint.received_at
+                )
+                used = sla.working_seconds_between(base, now) - complaint.paused_seconds
+                if used >= fraction * budgets[stage]:
+                    level = ComplaintEscalation.Level.WARNING
+            if level is None or (complaint.pk, stage, level, complaint.cycle) in done_keys:
+                continue
+            with transaction.atomic():
+                if _escalate(complaint, stage=stage, level=level):
+                    count += 1
+    return count
+
+
+# --- recurrence -----------------------------------------------------------------------------------
+
+
+def recurrence_window_days() -> int:
+    return int(getattr(settings, "COMPLAINT_RECURRENCE_DAYS", 30))
+
+
+def recurrence_count() -> int:
+    return int(getattr(settings, "COMPLAINT_RECURRENCE_COUNT", 3))
+
+
+@transaction.atomic
+def recurrence_check(*, complaint_id: int) -> bool:
+    """Alert the quality managers once per (category, product, window) when complaints recur.
+
+    The window is the COMPLAINT_RECURRENCE_DAYS-long block of days (counted from
+    the epoch) that contains the complaint's receipt, so each window alerts once.
+    """
+    complaint = Complaint.objects.filter(pk=complaint_id).first()
+    if complaint is None or not complaint.category_id or not complaint.product_id:
+        return False
+    days = recurrence_window_days()
+    since = complaint.received_at - timedelta(days=days)
+    count = Complaint.objects.filter(
+        category_id=complaint.category_id,
+        product_id=complaint.product_id,
+        received_at__gt=since,
+        received_at__lte=complaint.received_at,
+    ).count()
+    if count < recurrence_count():
+        return False
+    day_number = timezone.localdate(complaint.received_at).toordinal() // days * days
+    from datetime import date
+
+    window_start = date.fromordinal(max(1, day_number))
+    try:
+        with transaction.atomic():
+            _alert, created = RecurrenceAlert.objects.get_or_create(
+                category_id=complaint.category_id,
+                product_id=complaint.product_id,
+                window_start=window_start,
+                defaults={"count": count},
+            )
+    except IntegrityError:
+        return False
+    if not created:
+        return False
+    _notify_quality_managers(
+        key=f"complaint-recurrence:{complaint.category_id}:{complaint.product_id}:{window_start.isoformat()}",
+        subject=_("Recurring complaints: %(category)s / %(product)s")
+        % {"category": complaint.category.name, "product": complaint.product.name},
+        paragraphs=[
+            _("%(count)s complaints in category %(category)s about %(product)s within %(days)s days.")
+            % {"count": count, "category": complaint.category.name, "product": complaint.product.name, "days": days}
+        ],
+    )
+    return True
+
+
+def raise_corrective_action(
+    *, complaint_id: int, actor, title: str, nonconformity: str, owner=None, containment: str = ""
+):
+    """Raise a corrective action (apps.actions) from a complaint the actor may change."""
+    from apps.actions.services import action_raise
+
+    complaint = Complaint.objects.get(pk=complaint_id)
+    _check_can_change(complaint, actor)
+    return action_raise(
+        source=complaint, title=title, nonconformity=nonconformity, actor=actor, owner=owner, containment=containment
+    )

@@ -1,0 +1,20 @@
+"""Complaint tasks: thin, idempotent, call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="complaints.check_sla")
+def check_sla_task() -> int:
+    """Escalate every SLA warning and breach not escalated yet (each exactly once)."""
+    from apps.complaints.services import sla_check
+
+    return sla_check()
+
+
+@shared_task(name="complaints.check_recurrence")
+def check_recurrence_task(complaint_id: int) -> bool:
+    from apps.complaints.services import recurrence_check
+
+    return recurrence_check(complaint_id=complaint_id)

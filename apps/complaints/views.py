@@ -1,0 +1,396 @@
+"""Complaint pages: the public form and tracking page, and the staff list/detail.
+
+Every staff view reads through `Complaint.objects.visible_to(user)`, so another
+handler's complaint by id is 404; writes go through services and their
+permission checks (403 when the role or the object rule refuses).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import DetailView, FormView, TemplateView
+from django_filters.views import FilterView
+
+from apps.accounts.models import User
+from apps.actions.selectors import for_source
+from apps.audit.selectors import history_for
+from apps.complaints import services
+from apps.complaints.forms import (
+    ActionRaiseForm,
+    AddInformationForm,
+    AssessmentForm,
+    AssignForm,
+    CategoryForm,
+    MessageForm,
+    PublicComplaintForm,
+    RatingForm,
+    ReasonForm,
+    TransitionForm,
+)
+from apps.complaints.models import (
+    ASSIGN_PERMISSION,
+    VIEW_PERMISSION,
+    Complaint,
+    ComplaintAttachment,
+    ComplaintCategory,
+    ComplaintMessage,
+    Severity,
+)
+from apps.core.public import rate_limited, too_many_requests
+from apps.core.views import SERVICE_ERRORS
+
+Status = Complaint.Status
+RATE_LIMIT = (5, 600)  # submissions per client address per window (seconds)
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+def _public_limit(request, scope: str) -> bool:
+    limit, window = RATE_LIMIT
+    return rate_limited(request, scope=scope, limit=limit, window_seconds=window)
+
+
+class PublicComplaintView(FormView):
+    """The public complaint form (no account, no JavaScript)."""
+
+    template_name = "complaints/public_form.html"
+    form_class = PublicComplaintForm
+
+    def post(self, request, *args, **kwargs):
+        if _public_limit(request, "complaint"):
+            return too_many_requests(request)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        complaint = services.complaint_create(
+            actor=services.PUBLIC,
+            channel=Complaint.Channel.WEB,
+            complainant_name=data["complainant_name"],
+            complainant_email=data["complainant_email"],
+            customer_name=data["customer_name"],
+            product=data["product"],
+            order_reference=data["order_reference"],
+            description=data["description"],
+            desired_outcome=data["desired_outcome"],
+            attachments=data["attachments"],
+            language=self.request.LANGUAGE_CODE,
+            base_url=_base_url(self.request),
+        )
+        # The reference is not secret; the token never goes into a URL we redirect to or a session.
+        self.request.session["complaint_submitted"] = complaint.reference
+        return redirect("complaints:public_done")
+
+
+class PublicDoneView(TemplateView):
+    template_name = "complaints/public_done.html"
+
+    def get(self, request, *args, **kwargs):
+        reference = request.session.pop("complaint_submitted", None)
+        if not reference:
+            return redirect("complaints:public_new")
+        return self.render_to_response({"reference": reference})
+
+
+def _timeline(complaint: Complaint) -> list[dict]:
+    steps = [
+        (_("Received"), complaint.received_at),
+        (_("Acknowledged"), complaint.acknowledged_at),
+        (_("Investigation started"), complaint.assessed_at),
+        (_("Response sent"), complaint.responded_at),
+        (_("Reopened"), complaint.reopened_at),
+        (_("Closed"), complaint.closed_at),
+    ]
+    return sorted(({"label": label, "at": at} for label, at in steps if at), key=lambda row: row["at"])
+
+
+class TrackView(View):
+    """The complainant's private page. A wrong token is a plain 404."""
+
+    template_name = "complaints/track.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.complaint = services.complaint_for_token(kwargs["token"])
+        if self.complaint is None:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def context(self, **forms):
+        complaint = self.complaint
+        can_reopen = (
+            complaint.status == Status.CLOSED
+            and complaint.closed_at
+            and (timezone.now() - complaint.closed_at).days < services.reopen_days()
+        )
+        return {
+            "complaint": complaint,
+            "timeline": _timeline(complaint),
+            "messages_visible": complaint.messages.filter(visibility=ComplaintMessage.Visibility.CUSTOMER),
+            "info_form": forms.get("info_form") or AddInformationForm(),
+            "rating_form": forms.get("rating_form") or RatingForm(),
+            "reopen_form": forms.get("reopen_form") or ReasonForm(),
+            "can_add": not complaint.is_final,
+            "can_rate": complaint.status == Status.CLOSED and complaint.rated_at is None,
+            "can_reopen": can_reopen,
+            "errors": forms.get("errors", []),
+        }
+
+    def get(self, request, token):
+        return render(request, self.template_name, self.context())
+
+    def post(self, request, token):
+        if _public_limit(request, "complaint-track"):
+            return too_many_requests(request)
+        kind = request.POST.get("form")
+        forms: dict = {}
+        try:
+            if kind == "info":
+                form = forms["info_form"] = AddInformationForm(request.POST, request.FILES)
+                if form.is_valid():
+                    services.customer_add_information(
+                        complaint_id=self.complaint.pk,
+                        body=form.cleaned_data["body"],
+                        attachments=form.cleaned_data["attachments"],
+                    )
+                    return redirect(request.path)
+            elif kind == "rating":
+                form = forms["rating_form"] = RatingForm(request.POST)
+                if form.is_valid():
+                    services.complaint_rate(
+                        complaint_id=self.complaint.pk,
+                        rating=form.cleaned_data["rating"],
+                        comment=form.cleaned_data["comment"],
+                    )
+                    return redirect(request.path)
+            elif kind == "reopen":
+                form = forms["reopen_form"] = ReasonForm(request.POST)
+                if form.is_valid():
+                    services.complaint_reopen(
+                        complaint_id=self.complaint.pk, actor=services.PUBLIC, reason=form.cleaned_data["reason"]
+                    )
+                    return redirect(request.path)
+        except SERVICE_ERRORS as error:
+            forms["errors"] = [str(error)]
+        self.complaint.refresh_from_db()
+        return render(request, self.template_name, self.context(**forms), status=400)
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+def _visible(user):
+    return Complaint.objects.visible_to(user)
+
+
+class ComplaintFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=gettext_lazy("Reference"), method="search")
+    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=Status.choices)
+    severity = django_filters.ChoiceFilter(label=gettext_lazy("Severity"), choices=Severity.choices)
+    category = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Category"), queryset=ComplaintCategory.objects.all()
+    )
+    assignee = django_filters.ModelChoiceFilter(label=gettext_lazy("Assignee"), queryset=User.objects.all())
+    overdue = django_filters.BooleanFilter(label=gettext_lazy("Overdue"), method="filter_overdue")
+
+    class Meta:
+        model = Complaint
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(reference__icontains=value.strip()) if value.strip() else queryset
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        overdue = Complaint.objects.overdue().values("pk")
+        return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
+
+
+class ComplaintListView(PermissionRequiredMixin, FilterView):
+    permission_required = VIEW_PERMISSION
+    filterset_class = ComplaintFilter
+    template_name = "complaints/complaint_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return _visible(self.request.user).with_relations()
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "now": timezone.now()}
+
+
+class ComplaintDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = VIEW_PERMISSION
+    template_name = "complaints/complaint_detail.html"
+    context_object_name = "complaint"
+
+    def get_queryset(self):
+        return _visible(self.request.user).with_relations()
+
+    def get_context_data(self, **kwargs):
+        complaint = self.object
+        user = self.request.user
+        can_change = complaint.can_be_changed_by(user)
+        targets = sorted(complaint.allowed_targets() - {Status.REOPENED}) if can_change else []
+        linked_actions = list(for_source(complaint))
+        return {
+            **super().get_context_data(**kwargs),
+            "can_change": can_change,
+            "can_assign": user.has_perm(ASSIGN_PERMISSION),
+            "targets": [Status(t) for t in targets],
+            "can_reopen": can_change and complaint.status == Status.CLOSED,
+            "thread": complaint.messages.select_related("author"),
+            "attachments": complaint.attachments.all(),
+            "transition_form": TransitionForm(),
+            "message_form": MessageForm(),
+            "assessment_form": AssessmentForm(
+                initial={
+                    "severity": complaint.severity,
+                    "category": complaint.category_id,
+                    "product": complaint.product_id,
+                    "root_cause": complaint.root_cause,
+                    "resolution": complaint.resolution,
+                    "dispute_body": complaint.dispute_body,
+                    "dispute_date": complaint.dispute_date,
+                    "dispute_outcome": complaint.dispute_outcome,
+                }
+            ),
+            "assign_form": AssignForm(initial={"assignee": complaint.assignee_id}),
+            "action_form": ActionRaiseForm(initial={"title": complaint.reference}),
+            "linked_actions": linked_actions,
+            "actions_available": True,
+            "history": history_for(complaint),
+            "now": timezone.now(),
+        }
+
+
+class ComplaintPostView(PermissionRequiredMixin, View):
+    """Base for the POST-only staff actions: load within scope (404), validate, call the service."""
+
+    permission_required = VIEW_PERMISSION
+    form_class = ReasonForm
+    success_message = gettext_lazy("Saved.")
+
+    def perform(self, complaint: Complaint, data: dict):
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        complaint = get_object_or_404(_visible(request.user), pk=pk)
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect("complaints:complaint_detail", pk=pk)
+        try:
+            self.perform(complaint, form.cleaned_data)
+        except SERVICE_ERRORS as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, self.success_message)
+        return redirect("complaints:complaint_detail", pk=pk)
+
+
+class TransitionView(ComplaintPostView):
+    form_class = TransitionForm
+    success_message = gettext_lazy("Status changed.")
+
+    def perform(self, complaint, data):
+        services.complaint_transition(
+            complaint_id=complaint.pk, to=data["to"], actor=self.request.user, reason=data["reason"]
+        )
+
+
+class ReopenView(ComplaintPostView):
+    success_message = gettext_lazy("Complaint reopened.")
+
+    def perform(self, complaint, data):
+        services.complaint_reopen(complaint_id=complaint.pk, actor=self.request.user, reason=data["reason"])
+
+
+class MessageView(ComplaintPostView):
+    form_class = MessageForm
+
+    def perform(self, complaint, data):
+        services.message_add(
+            complaint_id=complaint.pk, actor=self.request.user, body=data["body"], visibility=data["visibility"]
+        )
+
+
+class AssessView(ComplaintPostView):
+    form_class = AssessmentForm
+
+    def perform(self, complaint, data):
+        services.complaint_assess(complaint_id=complaint.pk, actor=self.request.user, **data)
+
+
+class AssignView(ComplaintPostView):
+    form_class = AssignForm
+
+    def perform(self, complaint, data):
+        services.complaint_assign(complaint_id=complaint.pk, actor=self.request.user, assignee=data["assignee"])
+
+
+class RaiseActionView(ComplaintPostView):
+    form_class = ActionRaiseForm
+    success_message = gettext_lazy("Corrective action raised.")
+
+    def perform(self, complaint, data):
+        services.raise_corrective_action(
+            complaint_id=complaint.pk,
+            actor=self.request.user,
+            title=data["title"],
+            nonconformity=data["nonconformity"],
+            containment=data["containment"],
+        )
+
+
+class AttachmentView(LoginRequiredMixin, View):
+    """Serve an attachment only to users who can see its complaint (as a download, never inline)."""
+
+    def get(self, request, pk: int, attachment_id: int):
+        if not request.user.has_perm("complaints.view_complaintattachment"):
+            raise PermissionDenied
+        complaint = get_object_or_404(_visible(request.user), pk=pk)
+        attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class CategoryListView(PermissionRequiredMixin, FormView):
+    """Quality managers keep the list of complaint categories."""
+
+    permission_required = "complaints.add_complaintcategory"
+    template_name = "complaints/category_list.html"
+    form_class = CategoryForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "categories": ComplaintCategory.objects.all()}
+
+    def form_valid(self, form):
+        try:
+            services.category_save(actor=self.request.user, **form.cleaned_data)
+        except SERVICE_ERRORS as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        return redirect("complaints:category_list")

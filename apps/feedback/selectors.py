@@ -1,0 +1,67 @@
+"""Read queries for feedback: lists, the triage board, a customer's feedback, links to follow-ups."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
+
+from apps.accounts.models import User
+from apps.accounts.roles import GROUP_NAMES, Role
+from apps.feedback.models import Feedback, FeedbackCategory
+
+
+def feedback_list() -> QuerySet[Feedback]:
+    """All feedback with what a list row shows, newest first."""
+    return Feedback.objects.with_relations().order_by("-created_at", "-id")
+
+
+def visible_feedback(user) -> QuerySet[Feedback]:
+    return feedback_list().visible_to(user)
+
+
+def for_customer(customer) -> QuerySet[Feedback]:
+    return feedback_list().filter(customer=customer)
+
+
+def triage_board(*, limit: int = 50) -> dict[str, list[Feedback]]:
+    """The quality manager's board: new (oldest first, they wait longest) and triaged."""
+    base = Feedback.objects.with_relations().select_related("contact")
+    return {
+        Feedback.Status.NEW: list(base.filter(status=Feedback.Status.NEW).order_by("created_at", "id")[:limit]),
+        Feedback.Status.TRIAGED: list(base.filter(status=Feedback.Status.TRIAGED).order_by("created_at", "id")[:limit]),
+    }
+
+
+def active_categories() -> QuerySet[FeedbackCategory]:
+    return FeedbackCategory.objects.filter(is_active=True).order_by("name", "id")
+
+
+def owner_candidates() -> QuerySet[User]:
+    """Active quality managers and staff: who may own feedback."""
+    return (
+        User.objects.active()
+        .filter(groups__name__in=[GROUP_NAMES[Role.QUALITY_MANAGER], GROUP_NAMES[Role.STAFF]])
+        .distinct()
+        .order_by("full_name", "id")
+    )
+
+
+def complaint_link(feedback: Feedback) -> dict | None:
+    """{"reference", "url"} of the complaint the feedback became; url empty while complaints has no page."""
+    complaint = getattr(feedback, "complaint", None)
+    if complaint is None:
+        return None
+    try:
+        url = reverse("complaints:complaint_detail", args=[complaint.pk])
+    except NoReverseMatch:
+        url = ""
+    return {"reference": complaint.reference, "url": url}
+
+
+def actions_for(feedback: Feedback) -> list:
+    """Corrective actions raised from the feedback, newest first (empty while apps.actions is absent)."""
+    try:
+        from apps.actions.selectors import for_source
+    except ImportError:
+        return []
+    return list(for_source(feedback)[:50])
