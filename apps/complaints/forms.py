@@ -10,7 +10,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
 from apps.core.public import HoneypotFormMixin
-from apps.customers.models import Product
+from apps.customers.models import Customer, Product
 
 MAX_ATTACHMENTS = 5
 DEFAULT_TYPES = ["application/pdf", "image/png", "image/jpeg", "text/plain"]
@@ -82,7 +82,7 @@ class AttachmentsField(forms.FileField):
         return files
 
 
-class PublicComplaintForm(HoneypotFormMixin, forms.Form):
+class ComplaintForm(forms.Form):
     """ISO 10002 Annex: who complains, about what, what happened, what they want."""
 
     complainant_name = forms.CharField(label=_("Your name"), max_length=200)
@@ -100,6 +100,35 @@ class PublicComplaintForm(HoneypotFormMixin, forms.Form):
         required=False,
     )
     attachments = AttachmentsField(label=_("Attachments"), help_text=_("Up to 5 files: PDF, PNG, JPEG or plain text."))
+
+
+class PublicComplaintForm(HoneypotFormMixin, ComplaintForm):
+    """The form customers fill in themselves on the public page."""
+
+
+class StaffComplaintForm(ComplaintForm):
+    """A complaint received by phone, letter, e-mail or in person, recorded by staff on the customer's behalf."""
+
+    channel = forms.ChoiceField(
+        label=_("Received by"),
+        choices=[
+            (value, label)
+            for value, label in Complaint.Channel.choices
+            if value not in {Complaint.Channel.WEB, Complaint.Channel.FEEDBACK}
+        ],
+    )
+    customer = forms.ModelChoiceField(
+        label=_("Customer"), queryset=Customer.objects.active().order_by("name"), required=False
+    )
+    field_order = ["channel", "customer"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["complainant_name"].label = _("Complainant's name")
+        self.fields["complainant_email"].label = _("Complainant's e-mail")
+        self.fields["complainant_email"].help_text = _("The acknowledgement with the tracking link goes here.")
+        self.fields["description"].label = _("What happened?")
+        self.fields["desired_outcome"].label = _("What does the complainant want?")
 
 
 class AddInformationForm(forms.Form):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ComplaintListView.as_view(), name="complaint_list"),
     path("new/", views.PublicComplaintView.as_view(), name="public_new"),
     path("new/done/", views.PublicDoneView.as_view(), name="public_done"),
+    path("record/", views.StaffComplaintCreateView.as_view(), name="complaint_record"),
     path("track/<str:token>/", views.TrackView.as_view(), name="track"),
     path("categories/", views.CategoryListView.as_view(), name="category_list"),
     path("<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),

@@ -34,6 +34,7 @@ from apps.complaints.forms import (
     PublicComplaintForm,
     RatingForm,
     ReasonForm,
+    StaffComplaintForm,
     TransitionForm,
 )
 from apps.complaints.models import (
@@ -46,7 +47,7 @@ from apps.complaints.models import (
     Severity,
 )
 from apps.core.public import rate_limited, too_many_requests
-from apps.core.views import SERVICE_ERRORS
+from apps.core.views import SERVICE_ERRORS, add_service_error
 
 Status = Complaint.Status
 RATE_LIMIT = (5, 600)  # submissions per client address per window (seconds)
@@ -94,6 +95,44 @@ class PublicComplaintView(FormView):
         # The reference is not secret; the token never goes into a URL we redirect to or a session.
         self.request.session["complaint_submitted"] = complaint.reference
         return redirect("complaints:public_done")
+
+
+class StaffComplaintCreateView(PermissionRequiredMixin, FormView):
+    """Record a complaint received by phone, letter, e-mail or in person (same service as the public form)."""
+
+    permission_required = "complaints.add_complaint"
+    template_name = "complaints/complaint_record.html"
+    form_class = StaffComplaintForm
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            complaint = services.complaint_create(
+                actor=self.request.user,
+                channel=data["channel"],
+                complainant_name=data["complainant_name"],
+                complainant_email=data["complainant_email"],
+                customer=data["customer"],
+                customer_name=data["customer_name"],
+                product=data["product"],
+                order_reference=data["order_reference"],
+                description=data["description"],
+                desired_outcome=data["desired_outcome"],
+                attachments=data["attachments"],
+                base_url=_base_url(self.request),
+            )
+        except SERVICE_ERRORS as error:
+            add_service_error(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Complaint %(reference)s recorded; the complainant gets an acknowledgement e-mail.")
+            % {"reference": complaint.reference},
+        )
+        # Staff see only complaints assigned to them: until a quality manager assigns it, the list is the way back.
+        if Complaint.objects.visible_to(self.request.user).filter(pk=complaint.pk).exists():
+            return redirect("complaints:complaint_detail", pk=complaint.pk)
+        return redirect("complaints:complaint_list")
 
 
 class PublicDoneView(TemplateView):
