@@ -15,16 +15,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMethod
+from apps.actions.models import ActionPlanItem, ActionReferenceCounter, CorrectiveAction, RootCauseMethod
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.sequences import next_yearly_number
 from apps.core.services import email_enqueue
 
 Status = CorrectiveAction.Status
@@ -75,14 +76,7 @@ def _check_owner(owner: User | None) -> None:
 def next_reference(year: int) -> str:
     """The next ACT-YYYY-NNNNN. The upsert locks the year's counter row until the caller commits,
     so two concurrent raises never get the same number (and a rolled-back raise gives its number back)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO actions_actionreferencecounter (year, last) VALUES (%s, 1) "
-            "ON CONFLICT (year) DO UPDATE SET last = actions_actionreferencecounter.last + 1 RETURNING last",
-            [year],
-        )
-        (number,) = cursor.fetchone()
-    return f"ACT-{year}-{number:05d}"
+    return f"ACT-{year}-{next_yearly_number(ActionReferenceCounter, year):05d}"
 
 
 def _transition(

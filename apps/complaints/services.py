@@ -34,6 +34,7 @@ from apps.complaints.models import (
 )
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.sequences import next_yearly_number
 from apps.core.services import email_enqueue
 
 Status = Complaint.Status
@@ -65,12 +66,7 @@ def _notify_quality_managers(*, key: str, subject: str, paragraphs: list[str], l
 
 
 def _next_reference(year: int) -> str:
-    # The counter row is created once per year; concurrent creators then queue on its row lock.
-    ComplaintCounter.objects.get_or_create(year=year)
-    counter = ComplaintCounter.objects.select_for_update().get(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"CMP-{year}-{counter.last:05d}"
+    return f"CMP-{year}-{next_yearly_number(ComplaintCounter, year):05d}"
 
 
 def recompute_due(complaint: Complaint) -> list[str]:

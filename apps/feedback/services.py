@@ -21,6 +21,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.sequences import next_yearly_number
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
     ADD_PERMISSION,
@@ -58,11 +59,7 @@ def next_reference(*, year: int | None = None) -> str:
     """The next FB-YYYY-NNNNN. Locks the year's counter row until the caller's transaction ends,
     so concurrent submissions queue here instead of colliding on the unique reference."""
     year = year or timezone.localtime().year
-    FeedbackSequence.objects.get_or_create(year=year)  # the row exists before anyone locks it
-    sequence = FeedbackSequence.objects.select_for_update().get(year=year)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
-    return f"FB-{year}-{sequence.last_number:05d}"
+    return f"FB-{year}-{next_yearly_number(FeedbackSequence, year, field='last_number'):05d}"
 
 
 def _lock(feedback_id: int) -> Feedback:
