@@ -39,8 +39,12 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = CUSTOMER_FIELDS
+        fields = [*CUSTOMER_FIELDS, "products"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["products"].queryset = Product.objects.filter(is_active=True).order_by("name")
 
 
 class CustomerUpdateForm(CustomerForm):

@@ -71,6 +71,13 @@ class Customer(TimeStampedModel):
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
+    products = models.ManyToManyField(
+        Product,
+        verbose_name=_("products and services used"),
+        blank=True,
+        related_name="customers",
+        help_text=_("What the customer buys from us; survey campaigns can target the customers of a product."),
+    )
 
     objects = CustomerQuerySet.as_manager()
 

@@ -70,13 +70,27 @@ def product_update(*, product_id: int, actor, **data) -> Product:
 
 @transaction.atomic
 def customer_create(*, actor, **data) -> Customer:
-    """Create a customer. `data` holds model field values (account_owner as a User)."""
+    """Create a customer. `data` holds model field values (account_owner as a User, products
+    as Products)."""
     customer = Customer()
     changes = _apply(customer, data, CUSTOMER_FIELDS)
     customer.full_clean()
     customer.save()
+    changes.update(_set_products(customer, data))
     audit.record(actor=actor, action=AuditEntry.Action.CREATE, obj=customer, changes=changes)
     return customer
+
+
+def _set_products(customer: Customer, data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Replace the customer's products when `data` names them; the diff lists product ids."""
+    if "products" not in data:
+        return {}
+    before = sorted(customer.products.values_list("pk", flat=True)) if customer.pk else []
+    after = sorted({product.pk for product in data["products"] or []})
+    if before == after:
+        return {}
+    customer.products.set(after)
+    return {"products": [before, after]}
 
 
 @transaction.atomic
@@ -86,6 +100,8 @@ def customer_update(*, customer_id: int, actor, reason: str = "", **data) -> Cus
     if changes:
         customer.full_clean()
         customer.save()
+    changes.update(_set_products(customer, data))
+    if changes:
         audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=customer, changes=changes, reason=reason)
     return customer
 

@@ -93,7 +93,9 @@ class CustomerUpdateView(PermissionRequiredMixin, ObjectMixin, ServiceFormMixin,
     model = Customer
 
     def get_initial(self):
-        return {name: getattr(self.object, name) for name in services.CUSTOMER_FIELDS}
+        initial = {name: getattr(self.object, name) for name in services.CUSTOMER_FIELDS}
+        initial["products"] = list(self.object.products.all())
+        return initial
 
     def perform(self, form):
         data = dict(form.cleaned_data)

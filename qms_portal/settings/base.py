@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.actions",
     "apps.complaints",
     "apps.feedback",
+    "apps.surveys",
     "apps.dashboard",
 ]
 
@@ -298,6 +299,15 @@ COMPLAINT_ATTACHMENT_MAX_BYTES = env_int("COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1
 COMPLAINT_REOPEN_DAYS = env_int("COMPLAINT_REOPEN_DAYS", 14)
 COMPLAINT_RECURRENCE_COUNT = env_int("COMPLAINT_RECURRENCE_COUNT", 3)
 COMPLAINT_RECURRENCE_DAYS = env_int("COMPLAINT_RECURRENCE_DAYS", 30)
+
+# Satisfaction surveys (9.1.2). Invitations and reminders go out only inside the daytime
+# window (hours in TIME_ZONE); a low score creates follow-up feedback; results resting on
+# fewer responses than SURVEY_MIN_RESPONSES carry a warning.
+SURVEY_SEND_WINDOW = (env_int("SURVEY_SEND_WINDOW_START", 8), env_int("SURVEY_SEND_WINDOW_END", 20))
+SURVEY_DISPATCH_BATCH_SIZE = env_int("SURVEY_DISPATCH_BATCH_SIZE", 200)
+SURVEY_FOLLOW_UP_NPS_MAX = env_int("SURVEY_FOLLOW_UP_NPS_MAX", 6)
+SURVEY_FOLLOW_UP_CSAT_MAX = env_int("SURVEY_FOLLOW_UP_CSAT_MAX", 2)
+SURVEY_MIN_RESPONSES = env_int("SURVEY_MIN_RESPONSES", 30)
 
 # A requirement in review longer than this is shown as overdue.
 REQUIREMENTS_REVIEW_DUE_DAYS = env_int("REQUIREMENTS_REVIEW_DUE_DAYS", 10)

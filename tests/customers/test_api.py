@@ -107,7 +107,7 @@ def _many(resource: str, rows: int, staff) -> None:
 
 
 @pytest.mark.parametrize("rows", [5, 40])
-@pytest.mark.parametrize(("resource", "queries"), [("customer", 4), ("contact", 4), ("product", 4), ("interaction", 7)])
+@pytest.mark.parametrize(("resource", "queries"), [("customer", 5), ("contact", 4), ("product", 4), ("interaction", 7)])
 def test_list_endpoints_run_a_fixed_number_of_queries(
     api_clients, staff, resource, queries, rows, django_assert_max_num_queries
 ):

@@ -55,3 +55,17 @@ def test_quality_manager_role_needs_the_permission_too(follow_up, quality_manage
     monkeypatch.setattr(type(quality_manager), "has_perm", lambda self, perm, obj=None: False)
     assert quality_manager.has_role(Role.QUALITY_MANAGER)
     assert services.follow_up_may_complete(user=quality_manager, follow_up=follow_up) is False
+
+
+def test_products_a_customer_uses_are_set_and_audited_by_id(db):
+    from tests.customers.factories import ProductFactory
+
+    actor = UserFactory(role=Role.QUALITY_MANAGER)
+    first, second = ProductFactory(), ProductFactory()
+    customer = services.customer_create(actor=actor, name="Acme", products=[first])
+    services.customer_update(customer_id=customer.pk, actor=actor, products=[second])
+    services.customer_update(customer_id=customer.pk, actor=actor, products=[second])
+
+    assert list(customer.products.all()) == [second]
+    changes = [e.changes.get("products") for e in AuditEntry.objects.for_object(customer).order_by("seq")]
+    assert changes == [[[], [first.pk]], [[first.pk], [second.pk]]]

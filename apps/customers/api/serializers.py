@@ -30,6 +30,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "account_owner",
             "status",
             "notes",
+            "products",
             "created_at",
             "updated_at",
         ]
@@ -135,6 +136,9 @@ class CustomerInputSerializer(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Customer.Status.choices, default=Customer.Status.ACTIVE)
     notes = serializers.CharField(allow_blank=True, default="")
+    products = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.filter(is_active=True), many=True, required=False
+    )
 
 
 @extend_schema_serializer(component_name="Customer")

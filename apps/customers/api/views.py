@@ -56,7 +56,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Customer
     ordering_fields = ["id", "name", "created_at"]
 
     def get_queryset(self):
-        return Customer.objects.order_by("name", "id")
+        return Customer.objects.prefetch_related("products").order_by("name", "id")
 
     @extend_schema(request=s.CustomerInputSerializer, responses={201: s.CustomerSerializer})
     def create(self, request, *args, **kwargs):
