@@ -23,12 +23,14 @@ def ensure_role_groups() -> None:
 def replay_data_migrations() -> None:
     # Each RunPython runs against the models as they were at its migration, like `migrate` does.
     # Only the project's own apps: third-party data migrations fix up rows, they do not create any.
+    # Our own row fix-ups (encrypting existing text, say) are marked elidable and skipped too:
+    # they read columns that later migrations removed.
     executor = MigrationExecutor(connection)
     project_apps = {config.label for config in django_apps.get_app_configs() if config.name.startswith("apps.")}
     state = ProjectState(real_apps=executor.loader.unmigrated_apps)
     with connection.schema_editor() as schema_editor:
         for migration, _backwards in executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True):
             for operation in migration.operations:
-                if isinstance(operation, RunPython) and migration.app_label in project_apps:
+                if isinstance(operation, RunPython) and migration.app_label in project_apps and not operation.elidable:
                     operation.code(state.apps, schema_editor)
                 operation.state_forwards(migration.app_label, state)

@@ -1,8 +1,11 @@
 """Customer complaints (ISO 10002) with external dispute resolution fields (ISO 10003).
 
-Change rows only through services.py. The complainant's name and e-mail are
-personal data (encrypted per complaint, apps.core.crypto); the tracking token
-is never stored, only its SHA-256.
+Change rows only through services.py. The complainant's name and e-mail, and
+everything written into the complaint (description, desired outcome, messages,
+rating comment) are personal data, encrypted with the complaint's own data key
+(apps.core.crypto) and masked in the audit trail; erasing the complainant
+destroys the key and keeps the quality record. The tracking token is never
+stored, only its SHA-256.
 """
 
 from __future__ import annotations
@@ -152,7 +155,15 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         SlaStage.RESPOND: ("respond_due_at", "responded_at"),
         SlaStage.CLOSE: ("close_due_at", "closed_at"),
     }
-    AUDIT_PERSONAL_FIELDS = ("complainant_name", "complainant_email", "name_ct", "email_ct")
+    AUDIT_PERSONAL_FIELDS = (
+        "complainant_name",
+        "complainant_email",
+        "name_ct",
+        "email_ct",
+        "description",
+        "desired_outcome",
+        "rating_comment",
+    )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -175,8 +186,8 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         related_name="complaints",
     )
     order_reference = models.CharField(_("order reference"), max_length=100, blank=True)
-    description = models.TextField(_("description"))
-    desired_outcome = models.TextField(_("desired outcome"), blank=True)
+    description_ct = models.TextField(editable=False)
+    desired_outcome_ct = models.TextField(blank=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     language = models.CharField(_("language"), max_length=10, blank=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
@@ -207,7 +218,7 @@ class Complaint(PersonalDataModel, TimeStampedModel):
     dispute_date = models.DateField(_("dispute referred on"), null=True, blank=True)
     dispute_outcome = models.TextField(_("dispute outcome"), blank=True)
     rating = models.PositiveSmallIntegerField(_("satisfaction rating"), null=True, blank=True)
-    rating_comment = models.TextField(_("rating comment"), blank=True)
+    rating_comment_ct = models.TextField(blank=True, editable=False)
     rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
     flagged = models.BooleanField(_("flagged"), default=False)
     escalated = models.BooleanField(_("escalated"), default=False)
@@ -227,6 +238,9 @@ class Complaint(PersonalDataModel, TimeStampedModel):
 
     complainant_name = encrypted_field("name_ct")
     complainant_email = encrypted_field("email_ct")
+    description = encrypted_field("description_ct")
+    desired_outcome = encrypted_field("desired_outcome_ct")
+    rating_comment = encrypted_field("rating_comment_ct")
 
     objects = ComplaintQuerySet.as_manager()
 
@@ -234,7 +248,10 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         ordering = ["-received_at", "-id"]
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
-        permissions = [("assign_complaint", _("Can assign complaints"))]
+        permissions = [
+            ("assign_complaint", _("Can assign complaints")),
+            ("erase_complaint", _("Can erase a complainant's personal data")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=ComplaintStatus.values), name="complaint_status_valid"
@@ -301,7 +318,11 @@ class Complaint(PersonalDataModel, TimeStampedModel):
 
 
 class ComplaintMessage(models.Model):
-    """A note on a complaint: internal (staff only) or customer-visible (a response or the customer's answer)."""
+    """A note on a complaint: internal (staff only) or customer-visible (a response or the customer's answer).
+
+    The body is encrypted with the complaint's data key, so erasing the complainant makes every
+    message of the complaint unreadable too.
+    """
 
     class Visibility(models.TextChoices):
         INTERNAL = "internal", _("Internal note")
@@ -317,8 +338,10 @@ class ComplaintMessage(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    body = models.TextField(_("message"))
+    body_ct = models.TextField(editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    AUDIT_PERSONAL_FIELDS = ("body",)
 
     objects = AuditedQuerySet.as_manager()
 
@@ -333,6 +356,16 @@ class ComplaintMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Message #{self.pk}"
+
+    @property
+    def body(self) -> str:
+        if self.complaint.erased_at is not None and not self.complaint.data_key:
+            return ""
+        return self.complaint._decrypt(self.body_ct)
+
+    @body.setter
+    def body(self, value: str) -> None:
+        self.body_ct = self.complaint._encrypt(value or "")
 
     def audit_label(self) -> str:
         return f"Complaint message #{self.pk}"

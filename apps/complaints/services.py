@@ -205,6 +205,78 @@ def attachment_add(*, complaint: Complaint, upload, actor) -> ComplaintAttachmen
     return attachment
 
 
+@transaction.atomic
+def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> Complaint:
+    """Erase the complainant (on request, or by the retention job with the system actor).
+
+    Clears name and e-mail, destroys the complaint's data key (description, desired
+    outcome, messages and rating comment become unreadable) and deletes the attachments'
+    files after commit. Status, dates, category, product, severity, root cause and
+    resolution stay: the quality record survives without the person. Idempotent.
+    """
+    if actor != AuditEntry.ActorKind.SYSTEM and not getattr(actor, "has_perm", lambda _p: False)(
+        "complaints.erase_complaint"
+    ):
+        raise PermissionDenied(_("You may not erase personal data in complaints."))
+    reason = _require(reason, _("Say why the personal data is erased."))
+    complaint = _lock(complaint_id)
+    if complaint.erased_at is not None:
+        return complaint
+    for field in ("name_ct", "email_ct", "description_ct", "desired_outcome_ct", "rating_comment_ct"):
+        setattr(complaint, field, "")
+    complaint.email_index = ""
+    complaint.shred_key()
+    complaint.erased_at = timezone.now()
+    complaint.save(
+        update_fields=[
+            "name_ct",
+            "email_ct",
+            "description_ct",
+            "desired_outcome_ct",
+            "rating_comment_ct",
+            "email_index",
+            "data_key",
+            "erased_at",
+            "updated_at",
+        ]
+    )
+    files = []
+    for attachment in complaint.attachments.select_for_update().order_by("pk"):
+        if attachment.file:
+            files.append(attachment.file.name)
+        attachment.file = ""
+        attachment.original_name = "erased"
+        attachment.save(update_fields=["file", "original_name"])
+    if files:
+        storage = ComplaintAttachment._meta.get_field("file").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.ERASE,
+        obj=complaint,
+        changes={name: ["erased", "erased"] for name in ("complainant_name", "complainant_email", "description")},
+        reason=reason,
+    )
+    return complaint
+
+
+def complaints_past_retention(*, now=None):
+    """Final complaints, not yet erased, unchanged for COMPLAINT_PERSONAL_DATA_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.COMPLAINT_PERSONAL_DATA_RETENTION_DAYS)
+    return Complaint.objects.filter(
+        status__in=Complaint.FINAL_STATUSES, erased_at__isnull=True, updated_at__lt=cutoff
+    ).order_by("pk")
+
+
+def retention_apply(*, limit: int = 500) -> list[int]:
+    """Erase complainants past retention, each in its own transaction; returns the ids."""
+    ids = list(complaints_past_retention().values_list("pk", flat=True)[:limit])
+    reason = f"Retention period of {settings.COMPLAINT_PERSONAL_DATA_RETENTION_DAYS} days after the complaint ended."
+    for complaint_id in ids:
+        complaint_erase_personal_data(complaint_id=complaint_id, actor=AuditEntry.ActorKind.SYSTEM, reason=reason)
+    return ids
+
+
 def _lock(complaint_id: int) -> Complaint:
     return Complaint.objects.select_for_update().get(pk=complaint_id)
 
@@ -452,7 +524,7 @@ def complaint_rate(*, complaint_id: int, rating: int, comment: str = "", base_ur
     complaint.rating = rating
     complaint.rating_comment = (comment or "").strip()
     complaint.rated_at = timezone.now()
-    fields = ["rating", "rating_comment", "rated_at"]
+    fields = ["rating", "rating_comment_ct", "rated_at"]
     changes: dict[str, list[Any]] = {"rating": [None, rating], "rating_comment": [None, complaint.rating_comment]}
     if rating <= 2:
         complaint.flagged = True

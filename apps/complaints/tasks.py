@@ -13,6 +13,14 @@ def check_sla_task() -> int:
     return sla_check()
 
 
+@shared_task(name="complaints.apply_retention")
+def apply_retention_task() -> int:
+    """Nightly: erase complainants past retention (a batch; the next night takes the rest)."""
+    from apps.complaints.services import retention_apply
+
+    return len(retention_apply())
+
+
 @shared_task(name="complaints.check_recurrence")
 def check_recurrence_task(complaint_id: int) -> bool:
     from apps.complaints.services import recurrence_check

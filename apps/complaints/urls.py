@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),
     path("<int:pk>/transition/", views.TransitionView.as_view(), name="complaint_transition"),
     path("<int:pk>/reopen/", views.ReopenView.as_view(), name="complaint_reopen"),
+    path("<int:pk>/erase/", views.EraseView.as_view(), name="complaint_erase"),
     path("<int:pk>/messages/", views.MessageView.as_view(), name="complaint_message"),
     path("<int:pk>/assess/", views.AssessView.as_view(), name="complaint_assess"),
     path("<int:pk>/assign/", views.AssignView.as_view(), name="complaint_assign"),

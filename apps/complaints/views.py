@@ -46,6 +46,7 @@ from apps.complaints.models import (
     ComplaintMessage,
     Severity,
 )
+from apps.core import panels
 from apps.core.public import rate_limited, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
@@ -314,6 +315,7 @@ class ComplaintDetailView(PermissionRequiredMixin, DetailView):
             "actions_available": True,
             "history": history_for(complaint),
             "now": timezone.now(),
+            "panels": panels.panels_for("complaint", complaint, user),
         }
 
 
@@ -361,6 +363,18 @@ class ReopenView(ComplaintPostView):
         services.complaint_reopen(complaint_id=complaint.pk, actor=self.request.user, reason=data["reason"])
 
 
+class EraseView(ComplaintPostView):
+    """Erase the complainant's personal data: quality managers only."""
+
+    permission_required = "complaints.erase_complaint"
+    success_message = gettext_lazy("The complainant's personal data was erased.")
+
+    def perform(self, complaint, data):
+        services.complaint_erase_personal_data(
+            complaint_id=complaint.pk, actor=self.request.user, reason=data["reason"]
+        )
+
+
 class MessageView(ComplaintPostView):
     form_class = MessageForm
 
@@ -406,6 +420,8 @@ class AttachmentView(LoginRequiredMixin, View):
             raise PermissionDenied
         complaint = get_object_or_404(_visible(request.user), pk=pk)
         attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+        if not attachment.file:
+            raise Http404  # erased with the complainant's personal data
         response = FileResponse(
             attachment.file.open("rb"),
             as_attachment=True,

@@ -28,7 +28,7 @@ class FeedbackAdmin(ReadOnlyForSuperusers):
     list_filter = ["status", "channel", "sentiment"]
     search_fields = ["reference"]
     # Personal data stays encrypted here: the ciphertext columns are not shown.
-    exclude = ["submitter_name_ct", "submitter_email_ct", "data_key"]
+    exclude = ["submitter_name_ct", "submitter_email_ct", "text_ct", "data_key"]
 
 
 @admin.register(FeedbackCategory)

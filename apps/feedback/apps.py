@@ -21,6 +21,18 @@ class FeedbackConfig(AppConfig):
                 order=190,
             ),
         )
+        panels.register(
+            "complaint",
+            panels.Panel(
+                key="source_feedback",
+                template="feedback/_complaint_panel.html",
+                permission="feedback.view_feedback",
+                loader=lambda complaint, user: list(
+                    selectors.for_complaint(complaint).visible_to(user).only("pk", "reference", "created_at")
+                ),
+                order=100,
+            ),
+        )
         navigation.register(
             navigation.Entry(
                 label=_("Feedback"), url_name="feedback:feedback_list", permission="feedback.view_feedback", order=190

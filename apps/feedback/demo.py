@@ -3,8 +3,8 @@
 A year of feedback (60 items) from every channel, with ratings and sentiments mixed
 and every status reached, written through the services as the demo users would:
 the public leaves web feedback, staff record the rest, the quality manager triages,
-closes, raises corrective actions and converts two items into complaints. When any
-demo feedback text is already stored, nothing is added.
+closes, raises corrective actions and converts two items into complaints. When the demo
+staff member has recorded any feedback already, nothing is added.
 """
 
 from __future__ import annotations
@@ -69,10 +69,9 @@ NAMES = ["Jana Novak", "Tom Becker", "Lea Schmidt", "", "Marco Rossi", ""]
 
 def load(users: dict) -> None:
     """`users` maps each Role to its demo user."""
-    texts = [text for text, _rating, _category in TEXTS]
-    if Feedback.objects.filter(text__in=texts).exists():
-        return
     manager, staff = users[Role.QUALITY_MANAGER], users[Role.STAFF]
+    if Feedback.objects.filter(recorded_by=staff).exists():
+        return
     rng = random.Random(2026)  # noqa: S311 - reproducible demo data, not security
     categories = _categories(manager)
     customers = list(Customer.objects.active().order_by("id")[:6])

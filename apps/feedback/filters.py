@@ -13,7 +13,7 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class FeedbackFilter(django_filters.FilterSet):
     """Filters shared by the list page and the API."""
 
-    q = django_filters.CharFilter(method="filter_search", label=_("Search"), help_text=_("Reference or text."))
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"), help_text=_("Reference or customer."))
     status = django_filters.ChoiceFilter(choices=Feedback.Status.choices, label=_("Status"), empty_label=ALL)
     channel = django_filters.ChoiceFilter(choices=FeedbackChannel.choices, label=_("Channel"), empty_label=ALL)
     sentiment = django_filters.ChoiceFilter(choices=Sentiment.choices, label=_("Sentiment"), empty_label=ALL)

@@ -1,8 +1,10 @@
 """Feedback from every channel (ISO 9001 9.1.2): praise, suggestions and criticism that are
 not (yet) complaints. Change rows only through services.py.
 
-A member of the public may leave a name and e-mail with web feedback: that is personal
-data, encrypted with the row's own data key (apps.core.crypto) and masked in the trail.
+A member of the public may leave a name and e-mail with web feedback; those and the feedback
+text itself are personal data, encrypted with the row's own data key (apps.core.crypto) and
+masked in the trail. Erasing the submitter destroys the key; the quality record (channel,
+rating, sentiment, category, product, status, dates) stays.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ class FeedbackQuerySet(AuditedQuerySet):
         text = text.strip()
         if not text:
             return self
-        return self.filter(models.Q(reference__iexact=text) | models.Q(text__icontains=text))
+        # The text is encrypted, so the database cannot search it: reference or customer name.
+        return self.filter(models.Q(reference__iexact=text) | models.Q(customer__name__icontains=text))
 
     def with_relations(self) -> FeedbackQuerySet:
         return self.select_related("customer", "product", "category", "owner")
@@ -128,7 +131,7 @@ class Feedback(PersonalDataModel, TimeStampedModel):
         Status.ACTIONED: {Status.CLOSED},
         Status.CLOSED: set(),
     }
-    AUDIT_PERSONAL_FIELDS = ("submitter_name", "submitter_email", "submitter_name_ct", "submitter_email_ct")
+    AUDIT_PERSONAL_FIELDS = ("submitter_name", "submitter_email", "submitter_name_ct", "submitter_email_ct", "text")
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=FeedbackChannel.choices)
@@ -149,7 +152,7 @@ class Feedback(PersonalDataModel, TimeStampedModel):
         related_name="feedback",
     )
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
-    text = models.TextField(_("feedback"))
+    text_ct = models.TextField(editable=False)
     category = models.ForeignKey(
         FeedbackCategory,
         verbose_name=_("category"),
@@ -194,6 +197,7 @@ class Feedback(PersonalDataModel, TimeStampedModel):
 
     submitter_name = encrypted_field("submitter_name_ct")
     submitter_email = encrypted_field("submitter_email_ct")
+    text = encrypted_field("text_ct")
 
     objects = FeedbackQuerySet.as_manager()
 

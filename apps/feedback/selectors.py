@@ -23,6 +23,11 @@ def for_customer(customer) -> QuerySet[Feedback]:
     return feedback_list().filter(customer=customer)
 
 
+def for_complaint(complaint) -> QuerySet[Feedback]:
+    """The feedback a complaint was converted from (at most one)."""
+    return Feedback.objects.filter(complaint=complaint)
+
+
 def triage_board(*, limit: int = 50) -> dict[str, list[Feedback]]:
     """The quality manager's board: new (oldest first, they wait longest) and triaged."""
     base = Feedback.objects.with_relations().select_related("contact")

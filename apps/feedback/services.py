@@ -9,8 +9,10 @@ submitter's name and e-mail appear in the trail only masked.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -22,6 +24,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.sequences import next_yearly_number
+from apps.core.services import email_enqueue
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
     ADD_PERMISSION,
@@ -46,7 +49,6 @@ CREATE_FIELDS = [
     "contact",
     "product",
     "rating",
-    "text",
     "sentiment",
     "status",
     "owner",
@@ -111,6 +113,7 @@ def _create(*, actor: Any, recorded_by: User | None, **data: Any) -> Feedback:
     feedback.submitter_email = email
     feedback.save()
     changes = audit.diff({}, audit.snapshot(feedback, CREATE_FIELDS))
+    changes["text"] = [None, "set"]
     if name:
         changes["submitter_name"] = [None, "set"]
     if email:
@@ -128,13 +131,16 @@ def feedback_submit_public(
     submitter_name: str = "",
     submitter_email: str = "",
     consent_to_contact: bool = False,
+    language: str = "",
 ) -> Feedback:
     """Feedback a member of the public left on the web form (anonymous allowed).
 
     An e-mail is required when they consent to be contacted; the consent is dated.
-    Audited with the public as actor; name and e-mail are encrypted and masked.
+    Audited with the public as actor; name, e-mail and text are encrypted and masked.
+    With an e-mail address, an acknowledgement with the reference is queued (once,
+    in `language`), sent by a worker after commit.
     """
-    return _create(
+    feedback = _create(
         actor=AuditEntry.ActorKind.PUBLIC,
         recorded_by=None,
         channel=FeedbackChannel.WEB_FORM,
@@ -145,6 +151,26 @@ def feedback_submit_public(
         submitter_email=submitter_email,
         consent_to_contact=consent_to_contact,
     )
+    if feedback.submitter_email:
+        paragraphs = [
+            _("Thank you for your feedback. It has the reference %(ref)s.") % {"ref": feedback.reference},
+            _("We read every message; it helps us improve our products and services."),
+        ]
+        if feedback.consent_to_contact:
+            paragraphs.append(_("As you agreed, we may contact you at this address about it."))
+        email_enqueue(
+            to=feedback.submitter_email,
+            subject=_("We received your feedback %(ref)s") % {"ref": feedback.reference},
+            template="emails/notification.txt",
+            html_template="emails/notification.html",
+            context={
+                "greeting": _("Dear %(name)s,") % {"name": feedback.submitter_name or _("customer")},
+                "paragraphs": paragraphs,
+            },
+            idempotency_key=f"feedback-ack:{feedback.pk}",
+            language=language or None,
+        )
+    return feedback
 
 
 @transaction.atomic
@@ -376,10 +402,12 @@ def category_set_active(*, category_id: int, actor: User, is_active: bool) -> Fe
 
 
 @transaction.atomic
-def feedback_erase_personal_data(*, feedback_id: int, actor: User, reason: str) -> Feedback:
-    """Erase the submitter's name and e-mail (on request or after retention): the ciphertext is
-    cleared and the row's data key destroyed; the feedback itself stays as a quality record."""
-    _check_perm(actor, TRIAGE_PERMISSION, _("Only quality managers erase personal data in feedback."))
+def feedback_erase_personal_data(*, feedback_id: int, actor: User | str, reason: str) -> Feedback:
+    """Erase the submitter's name, e-mail and text (on request, or by the retention job with the
+    system actor): the ciphertext is cleared and the row's data key destroyed; the feedback stays
+    as a quality record. Idempotent."""
+    if actor != AuditEntry.ActorKind.SYSTEM:
+        _check_perm(actor, TRIAGE_PERMISSION, _("Only quality managers erase personal data in feedback."))
     reason = (reason or "").strip()
     if not reason:
         raise BusinessRuleViolation(_("Say why the personal data is erased."))
@@ -388,6 +416,7 @@ def feedback_erase_personal_data(*, feedback_id: int, actor: User, reason: str) 
         return feedback
     feedback.submitter_name_ct = ""
     feedback.submitter_email_ct = ""
+    feedback.text_ct = ""
     feedback.consent_to_contact = False
     feedback.consent_at = None
     feedback.shred_key()
@@ -396,6 +425,7 @@ def feedback_erase_personal_data(*, feedback_id: int, actor: User, reason: str) 
         update_fields=[
             "submitter_name_ct",
             "submitter_email_ct",
+            "text_ct",
             "consent_to_contact",
             "consent_at",
             "data_key",
@@ -407,7 +437,22 @@ def feedback_erase_personal_data(*, feedback_id: int, actor: User, reason: str) 
         actor=actor,
         action=AuditEntry.Action.ERASE,
         obj=feedback,
-        changes={"submitter_name": ["erased", "erased"], "submitter_email": ["erased", "erased"]},
+        changes={name: ["erased", "erased"] for name in ("submitter_name", "submitter_email", "text")},
         reason=reason,
     )
     return feedback
+
+
+def feedback_past_retention(*, now=None):
+    """Feedback not erased yet and unchanged for FEEDBACK_PERSONAL_DATA_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.FEEDBACK_PERSONAL_DATA_RETENTION_DAYS)
+    return Feedback.objects.filter(erased_at__isnull=True, updated_at__lt=cutoff).order_by("pk")
+
+
+def retention_apply(*, limit: int = 500) -> list[int]:
+    """Erase feedback submitters past retention, each in its own transaction; returns the ids."""
+    ids = list(feedback_past_retention().values_list("pk", flat=True)[:limit])
+    reason = f"Retention period of {settings.FEEDBACK_PERSONAL_DATA_RETENTION_DAYS} days without change ended."
+    for feedback_id in ids:
+        feedback_erase_personal_data(feedback_id=feedback_id, actor=AuditEntry.ActorKind.SYSTEM, reason=reason)
+    return ids

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/", views.FeedbackDetailView.as_view(), name="feedback_detail"),
     path("<int:pk>/triage/", views.FeedbackTriageView.as_view(), name="feedback_triage"),
     path("<int:pk>/close/", views.FeedbackCloseView.as_view(), name="feedback_close"),
+    path("<int:pk>/erase/", views.FeedbackEraseView.as_view(), name="feedback_erase"),
     path("<int:pk>/convert/", views.FeedbackConvertView.as_view(), name="feedback_convert"),
     path("<int:pk>/raise-action/", views.FeedbackRaiseActionView.as_view(), name="feedback_raise_action"),
 ]

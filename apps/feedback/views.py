@@ -71,7 +71,7 @@ class PublicFeedbackView(FormView):
 
     def form_valid(self, form):
         try:
-            feedback = services.feedback_submit_public(**form.service_data())
+            feedback = services.feedback_submit_public(**form.service_data(), language=self.request.LANGUAGE_CODE)
         except SERVICE_ERRORS as error:
             add_service_error(form, error)
             return self.form_invalid(form)
@@ -271,6 +271,22 @@ class FeedbackCloseView(FeedbackPostView):
         return self.run(
             lambda: services.feedback_close(feedback_id=self.feedback.pk, actor=request.user, reason=reason),
             _("%(ref)s closed.") % {"ref": self.feedback.reference},
+        )
+
+
+class FeedbackEraseView(FeedbackPostView):
+    """Erase the submitter's personal data and the text (quality managers, with a reason)."""
+
+    permission_required = TRIAGE_PERMISSION
+
+    def post(self, request, *args, **kwargs):
+        form = CloseForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        return self.run(
+            lambda: services.feedback_erase_personal_data(
+                feedback_id=self.feedback.pk, actor=request.user, reason=reason
+            ),
+            _("Personal data in %(ref)s erased.") % {"ref": self.feedback.reference},
         )
 
 

@@ -151,6 +151,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 60 * 60},
     },
+    # Every night at 02:40 and 02:50 UTC: erase complainants and feedback submitters past
+    # COMPLAINT_ / FEEDBACK_PERSONAL_DATA_RETENTION_DAYS.
+    "complaints.apply_retention": {
+        "task": "complaints.apply_retention",
+        "schedule": crontab(hour=2, minute=40),
+        "options": {"expires": 60 * 60},
+    },
+    "feedback.apply_retention": {
+        "task": "feedback.apply_retention",
+        "schedule": crontab(hour=2, minute=50),
+        "options": {"expires": 60 * 60},
+    },
     # Every five minutes: complaint SLA warnings and breaches, each escalated exactly once.
     "complaints.check_sla": {
         "task": "complaints.check_sla",
@@ -299,6 +311,10 @@ COMPLAINT_ATTACHMENT_MAX_BYTES = env_int("COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1
 COMPLAINT_REOPEN_DAYS = env_int("COMPLAINT_REOPEN_DAYS", 14)
 COMPLAINT_RECURRENCE_COUNT = env_int("COMPLAINT_RECURRENCE_COUNT", 3)
 COMPLAINT_RECURRENCE_DAYS = env_int("COMPLAINT_RECURRENCE_DAYS", 30)
+# The complainant's (and a feedback submitter's) personal data is erased this long after the
+# last change to a finished complaint (to any feedback); the quality record stays.
+COMPLAINT_PERSONAL_DATA_RETENTION_DAYS = env_int("COMPLAINT_PERSONAL_DATA_RETENTION_DAYS", 3 * 365)
+FEEDBACK_PERSONAL_DATA_RETENTION_DAYS = env_int("FEEDBACK_PERSONAL_DATA_RETENTION_DAYS", 2 * 365)
 
 # Satisfaction surveys (9.1.2). Invitations and reminders go out only inside the daytime
 # window (hours in TIME_ZONE); a low score creates follow-up feedback; results resting on

@@ -190,12 +190,60 @@ def test_staff_may_not_convert(staff, own_feedback):
         services.feedback_convert_to_complaint(feedback_id=own_feedback.pk, actor=staff)
 
 
-def test_erasing_personal_data_keeps_the_feedback(quality_manager, staff):
-    feedback = PublicFeedbackFactory(submitter_name="Pat", submitter_email="pat@example.com", consent_to_contact=True)
+def test_erasing_personal_data_keeps_the_quality_record(quality_manager, staff):
+    feedback = PublicFeedbackFactory(
+        submitter_name="Pat", submitter_email="pat@example.com", consent_to_contact=True, rating=2
+    )
     with pytest.raises(PermissionDenied):
         services.feedback_erase_personal_data(feedback_id=feedback.pk, actor=staff, reason="Request")
     services.feedback_erase_personal_data(feedback_id=feedback.pk, actor=quality_manager, reason="Request")
     row = Feedback.objects.get(pk=feedback.pk)
     assert (row.submitter_name, row.submitter_email, row.data_key, row.consent_to_contact) == ("", "", "", False)
-    assert row.text == feedback.text
+    assert (row.text, row.text_ct) == ("", "")
+    assert (row.reference, row.rating, row.sentiment, row.channel) == (feedback.reference, 2, "negative", "web_form")
     assert entries(row)[-1].action == AuditEntry.Action.ERASE
+
+
+def test_text_is_stored_encrypted_and_masked_in_the_trail(db):
+    from django.db import connection
+
+    feedback = PublicFeedbackFactory(text="Driver 4711 was rude to me", submitter_email="pat@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text_ct FROM feedback_feedback WHERE id = %s", [feedback.pk])
+        (stored,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM audit_auditentry WHERE changes::text LIKE %s", ["%4711%"])
+        (in_trail,) = cursor.fetchone()
+    assert stored
+    assert "4711" not in stored
+    assert in_trail == 0
+    assert Feedback.objects.get(pk=feedback.pk).text == "Driver 4711 was rude to me"
+
+
+def test_public_feedback_with_an_email_is_acknowledged_once(db):
+    from apps.core.models import OutboundEmail
+
+    feedback = services.feedback_submit_public(
+        text="Nice", submitter_name="Pat", submitter_email="pat@example.com", language="en"
+    )
+    services.feedback_submit_public(text="Anonymous")
+    email = OutboundEmail.objects.get()
+    assert email.idempotency_key == f"feedback-ack:{feedback.pk}"
+    assert (email.to, email.subject) == ("pat@example.com", f"We received your feedback {feedback.reference}")
+    assert "Dear Pat," in email.body
+    assert feedback.reference in email.html_body
+
+
+def test_retention_erases_feedback_unchanged_for_the_period(db, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.FEEDBACK_PERSONAL_DATA_RETENTION_DAYS = 30
+    old, recent = PublicFeedbackFactory(submitter_name="Old"), PublicFeedbackFactory(submitter_name="New")
+    Feedback.objects.filter(pk=old.pk).unaudited_update(updated_at=timezone.now() - timedelta(days=31))
+    assert services.retention_apply() == [old.pk]
+    assert services.retention_apply() == []
+    assert Feedback.objects.get(pk=old.pk).erased_at is not None
+    assert Feedback.objects.get(pk=recent.pk).submitter_name == "New"
+    entry = AuditEntry.objects.for_object(old).get(action=AuditEntry.Action.ERASE)
+    assert entry.actor_kind == AuditEntry.ActorKind.SYSTEM

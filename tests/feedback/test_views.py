@@ -256,10 +256,28 @@ def test_list_filters_by_status_date_and_search(clients, staff, quality_manager,
     for query in [
         "status=triaged",
         f"category={category.pk}",
-        "q=invoice",
         f"q={wanted.reference}",
         f"received_from={today}&received_to={today}&sentiment=negative&status=triaged",
     ]:
         rows = list(clients["staff"].get(f"/feedback/list/?{query}").context["object_list"])
         assert rows == [wanted], query
     assert clients["staff"].get("/feedback/list/?received_to=2000-01-01").context["object_list"].count() == 0
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "erased"),
+    [("quality_manager", 302, True), ("staff", 403, False), ("auditor", 403, False), ("anonymous", 302, False)],
+)
+def test_erase_page_by_role(clients, persona, status, erased):
+    from tests.feedback.factories import PublicFeedbackFactory
+
+    feedback = PublicFeedbackFactory(text="Call me on 0151 4711", submitter_name="Pat")
+    response = clients[persona].post(f"/feedback/{feedback.pk}/erase/", {"reason": "The person asked"})
+    assert response.status_code == status
+    feedback.refresh_from_db()
+    assert (feedback.erased_at is not None) is erased
+    if erased:
+        page = clients[persona].get(f"/feedback/{feedback.pk}/").content.decode()
+        assert "4711" not in page
+        assert "Personal data erased on" in page
+        assert 'data-testid="erase-form"' not in page

@@ -30,6 +30,10 @@ class ComplaintSerializer(serializers.ModelSerializer):
     product = serializers.PrimaryKeyRelatedField(read_only=True)
     assignee = serializers.PrimaryKeyRelatedField(read_only=True)
     customer = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Encrypted at rest (properties, not columns): empty once the complainant was erased.
+    description = serializers.CharField(read_only=True)
+    desired_outcome = serializers.CharField(read_only=True)
+    erased_at = serializers.DateTimeField(read_only=True)
 
     class Meta:
         model = Complaint
@@ -54,6 +58,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "dispute_date",
             "dispute_outcome",
             "rating",
+            "erased_at",
             "flagged",
             "escalated",
             "received_at",
@@ -73,6 +78,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
 class ComplaintMessageSerializer(serializers.ModelSerializer):
     visibility = serializers.CharField(read_only=True)
     author_kind = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True)
 
     class Meta:
         model = ComplaintMessage

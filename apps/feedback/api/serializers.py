@@ -45,6 +45,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
     category_name = serializers.CharField(source="category.name", read_only=True, allow_null=True)
     owner = FeedbackUserSerializer(read_only=True, allow_null=True)
     complaint = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    text = serializers.CharField(read_only=True, help_text="Encrypted at rest; empty once the submitter was erased.")
+    erased_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Feedback
@@ -70,6 +72,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "triaged_at",
             "closed_at",
             "close_reason",
+            "erased_at",
             "created_at",
             "updated_at",
         ]
