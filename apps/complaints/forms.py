@@ -208,3 +208,24 @@ class ActionRaiseForm(forms.Form):
 class CategoryForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class SlaPolicyForm(forms.Form):
+    """One severity's limits on the SLA policy page (one form per severity, prefixed by it)."""
+
+    acknowledge_hours = forms.IntegerField(label=_("Acknowledge (working hours)"), min_value=1, max_value=1000)
+    assess_hours = forms.IntegerField(label=_("Assess (working hours)"), min_value=1, max_value=1000)
+    respond_days = forms.IntegerField(label=_("Respond (working days)"), min_value=1, max_value=1000)
+    close_days = forms.IntegerField(label=_("Close (working days)"), min_value=1, max_value=1000)
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("assess_hours")
+            and data.get("acknowledge_hours")
+            and data["assess_hours"] < data["acknowledge_hours"]
+        ):
+            self.add_error("assess_hours", _("Assessment cannot be due before acknowledgement."))
+        if data.get("close_days") and data.get("respond_days") and data["close_days"] < data["respond_days"]:
+            self.add_error("close_days", _("Closure cannot be due before the response."))
+        return data

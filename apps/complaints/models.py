@@ -98,6 +98,50 @@ class SlaStage(models.TextChoices):
     CLOSE = "close", _("Close")
 
 
+class SlaPolicy(TimeStampedModel):
+    """The complaint-handling time limits for one severity, one per ISO 10002 stage.
+
+    Hours are working hours and days working days (apps.complaints.sla). Quality managers
+    edit them; complaints pick up a change when their due dates are next recomputed (at
+    receipt, assessment and every transition).
+    """
+
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, unique=True)
+    acknowledge_hours = models.PositiveSmallIntegerField(_("acknowledge within (working hours)"))
+    assess_hours = models.PositiveSmallIntegerField(_("assess within (working hours)"))
+    respond_days = models.PositiveSmallIntegerField(_("respond within (working days)"))
+    close_days = models.PositiveSmallIntegerField(_("close within (working days)"))
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(acknowledge_hours__gte=1, respond_days__gte=1), name="sla_policy_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(assess_hours__gte=models.F("acknowledge_hours")), name="sla_policy_assess_after_ack"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(close_days__gte=models.F("respond_days")), name="sla_policy_close_after_respond"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_severity_display()
+
+    def audit_label(self) -> str:
+        return f"SLA policy {self.severity}"
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in SLA_POLICY_FIELDS}
+
+
+SLA_POLICY_FIELDS = ("acknowledge_hours", "assess_hours", "respond_days", "close_days")
+
+
 class ComplaintQuerySet(AuditedQuerySet):
     def visible_to(self, user) -> ComplaintQuerySet:
         """Quality managers and auditors see all; staff only complaints assigned to them."""

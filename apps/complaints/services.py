@@ -22,6 +22,7 @@ from apps.audit.models import AuditEntry
 from apps.complaints import sla
 from apps.complaints.models import (
     ASSIGN_PERMISSION,
+    SLA_POLICY_FIELDS,
     Complaint,
     ComplaintAttachment,
     ComplaintCategory,
@@ -29,6 +30,7 @@ from apps.complaints.models import (
     ComplaintEscalation,
     ComplaintMessage,
     RecurrenceAlert,
+    SlaPolicy,
     SlaStage,
     token_hash,
 )
@@ -565,6 +567,8 @@ def category_save(*, actor, name: str, is_active: bool = True, category_id: int 
     if not actor.has_perm("complaints.add_complaintcategory"):
         raise PermissionDenied(_("You may not manage complaint categories."))
     name = _require(name, _("A category needs a name."))
+    if ComplaintCategory.objects.filter(name__iexact=name).exclude(pk=category_id or 0).exists():
+        raise BusinessRuleViolation(_("A category with this name already exists."))
     if category_id:
         category = ComplaintCategory.objects.select_for_update().get(pk=category_id)
         before = audit.snapshot(category, ["name", "is_active"])
@@ -578,6 +582,44 @@ def category_save(*, actor, name: str, is_active: bool = True, category_id: int 
         action = AuditEntry.Action.CREATE
     audit.record(actor=actor, action=action, obj=category, changes=changes)
     return category
+
+
+@transaction.atomic
+def sla_policy_update(*, severity: str, actor, reason: str = "", **limits: int) -> SlaPolicy:
+    """Change one severity's time limits (quality managers); audited with the reason.
+
+    Open complaints keep their due dates until they are next recomputed (assessment or a
+    transition), so a change never moves a deadline behind a case handler's back.
+    """
+    if not getattr(actor, "has_perm", lambda _p: False)("complaints.change_slapolicy"):
+        raise PermissionDenied(_("You may not change the SLA policy."))
+    unknown = set(limits) - set(SLA_POLICY_FIELDS)
+    if unknown:
+        raise BusinessRuleViolation(_("Unknown SLA fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
+    if any(not isinstance(value, int) or not 1 <= value <= 1000 for value in limits.values()):
+        raise BusinessRuleViolation(_("Every limit is a whole number from 1 to 1000."))
+    policy, created = SlaPolicy.objects.select_for_update().get_or_create(
+        severity=severity, defaults=sla.DEFAULT_POLICY[severity]
+    )
+    if created:
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            obj=policy,
+            changes=audit.diff({}, audit.snapshot(policy, ["severity", *SLA_POLICY_FIELDS])),
+        )
+    before = audit.snapshot(policy, SLA_POLICY_FIELDS)
+    for name, value in limits.items():
+        setattr(policy, name, value)
+    if policy.assess_hours < policy.acknowledge_hours:
+        raise BusinessRuleViolation(_("Assessment cannot be due before acknowledgement."))
+    if policy.close_days < policy.respond_days:
+        raise BusinessRuleViolation(_("Closure cannot be due before the response."))
+    changes = audit.diff(before, audit.snapshot(policy, SLA_POLICY_FIELDS))
+    if changes:
+        policy.save()
+        audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=policy, changes=changes, reason=reason)
+    return policy
 
 
 # --- SLA escalation -------------------------------------------------------------------------------
@@ -623,6 +665,7 @@ def sla_check(*, now=None, limit: int = 500) -> int:
     """
     now = now or timezone.now()
     fraction = sla.warning_fraction()
+    table = sla.policies()
     count = 0
     candidates = (
         Complaint.objects.open()
@@ -647,7 +690,7 @@ def sla_check(*, now=None, limit: int = 500) -> int:
         )
     )
     for complaint in candidates[:limit]:
-        budgets = sla.stage_budgets(complaint.severity)
+        budgets = sla.stage_budgets(complaint.severity, table)
         for stage, (due_field, done_field) in Complaint.STAGE_FIELDS.items():
             due = getattr(complaint, due_field)
             if due is None or getattr(complaint, done_field) is not None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("record/", views.StaffComplaintCreateView.as_view(), name="complaint_record"),
     path("track/<str:token>/", views.TrackView.as_view(), name="track"),
     path("categories/", views.CategoryListView.as_view(), name="category_list"),
+    path("sla-policy/", views.SlaPolicyView.as_view(), name="sla_policy"),
     path("<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),
     path("<int:pk>/transition/", views.TransitionView.as_view(), name="complaint_transition"),
     path("<int:pk>/reopen/", views.ReopenView.as_view(), name="complaint_reopen"),

@@ -11,6 +11,7 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -34,6 +35,7 @@ from apps.complaints.forms import (
     PublicComplaintForm,
     RatingForm,
     ReasonForm,
+    SlaPolicyForm,
     StaffComplaintForm,
     TransitionForm,
 )
@@ -442,6 +444,24 @@ class CategoryListView(PermissionRequiredMixin, FormView):
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "categories": ComplaintCategory.objects.all()}
 
+    def post(self, request, *args, **kwargs):
+        """Rename or retire/reactivate one category (by its row's buttons), or add a new one."""
+        target = request.POST.get("rename") or request.POST.get("toggle")
+        if not target:
+            return super().post(request, *args, **kwargs)
+        category = get_object_or_404(ComplaintCategory, pk=int(target) if target.isdigit() else 0)
+        if "toggle" in request.POST:
+            name, is_active = category.name, not category.is_active
+        else:
+            name, is_active = request.POST.get(f"name-{category.pk}", "")[:120], category.is_active
+        try:
+            services.category_save(actor=request.user, name=name, is_active=is_active, category_id=category.pk)
+        except SERVICE_ERRORS as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Category saved."))
+        return redirect("complaints:category_list")
+
     def form_valid(self, form):
         try:
             services.category_save(actor=self.request.user, **form.cleaned_data)
@@ -449,3 +469,48 @@ class CategoryListView(PermissionRequiredMixin, FormView):
             form.add_error(None, str(error))
             return self.form_invalid(form)
         return redirect("complaints:category_list")
+
+
+class SlaPolicyView(PermissionRequiredMixin, TemplateView):
+    """The SLA policy per severity: everyone who handles complaints reads it, quality managers edit it."""
+
+    permission_required = "complaints.view_slapolicy"
+    template_name = "complaints/sla_policy.html"
+
+    def forms(self, data=None) -> list[tuple[str, SlaPolicyForm]]:
+        from apps.complaints import sla
+
+        table = sla.policies()
+        return [
+            (Severity(severity), SlaPolicyForm(data, prefix=severity, initial=table[severity]))
+            for severity in reversed(Severity.values)
+        ]
+
+    def get_context_data(self, **kwargs):
+        return {
+            "can_edit": self.request.user.has_perm("complaints.change_slapolicy"),
+            "rows": kwargs.pop("rows", None) or self.forms(),
+            "reason_form": kwargs.pop("reason_form", None) or ReasonForm(),
+            **super().get_context_data(**kwargs),
+        }
+
+    def post(self, request):
+        if not request.user.has_perm("complaints.change_slapolicy"):
+            raise PermissionDenied
+        rows, reason_form = self.forms(request.POST), ReasonForm(request.POST)
+        if reason_form.is_valid() and all(form.is_valid() for _severity, form in rows):
+            try:
+                with transaction.atomic():
+                    for severity, form in rows:
+                        services.sla_policy_update(
+                            severity=severity,
+                            actor=request.user,
+                            reason=reason_form.cleaned_data["reason"],
+                            **form.cleaned_data,
+                        )
+            except SERVICE_ERRORS as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("SLA policy saved. Open complaints pick it up at their next step."))
+                return redirect("complaints:sla_policy")
+        return self.render_to_response(self.get_context_data(rows=rows, reason_form=reason_form))

@@ -89,7 +89,7 @@ class ComplaintMessageSerializer(serializers.ModelSerializer):
 class AssessmentInputSerializer(serializers.Serializer):
     severity = _choice(Severity.choices, required=False)
     category = serializers.PrimaryKeyRelatedField(
-        queryset=ComplaintCategory.objects.all(), required=False, allow_null=True
+        queryset=ComplaintCategory.objects.filter(is_active=True), required=False, allow_null=True
     )
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
     root_cause = serializers.CharField(required=False, allow_blank=True)
