@@ -29,6 +29,16 @@ class ComplaintsConfig(AppConfig):
                 order=200,
             ),
         )
+        panels.register(
+            "dashboard",
+            panels.Panel(
+                key="complaint_recurrence",
+                template="complaints/_recurrence_panel.html",
+                permission="complaints.assign_complaint",
+                loader=lambda _page, user: selectors.recent_recurrence_alerts(),
+                order=200,
+            ),
+        )
         from apps.actions.sources import register_effectiveness
 
         register_effectiveness("complaints.complaint", selectors.effectiveness)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from apps.complaints.models import Complaint
@@ -34,3 +35,15 @@ def effectiveness(complaint, action) -> dict:
     after = same.filter(received_at__gte=start, received_at__lt=start + window).exclude(pk=complaint.pk).count()
     label = " / ".join(str(part) for part in (complaint.category, complaint.product) if part) or complaint.reference
     return {"label": label, "before": before, "after": after, "window_days": window.days or 1}
+
+
+def recent_recurrence_alerts(*, days: int = 90, limit: int = 20) -> list:
+    """Recurrence alerts of the last `days` (category + product reaching the configured count)."""
+    from apps.complaints.models import RecurrenceAlert
+
+    since = timezone.localdate() - timedelta(days=days)
+    return list(
+        RecurrenceAlert.objects.filter(window_start__gte=since - timedelta(days=settings.COMPLAINT_RECURRENCE_DAYS))
+        .select_related("category", "product")
+        .order_by("-created_at")[:limit]
+    )

@@ -7,7 +7,6 @@ permission checks (403 when the role or the object rule refuses).
 
 from __future__ import annotations
 
-import django_filters
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -21,10 +20,10 @@ from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 from django_filters.views import FilterView
 
-from apps.accounts.models import User
 from apps.actions.selectors import for_source
 from apps.audit.selectors import history_for
 from apps.complaints import services
+from apps.complaints.filters import ComplaintFilter
 from apps.complaints.forms import (
     ActionRaiseForm,
     AddInformationForm,
@@ -236,30 +235,6 @@ class TrackView(View):
 
 def _visible(user):
     return Complaint.objects.visible_to(user)
-
-
-class ComplaintFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=gettext_lazy("Reference"), method="search")
-    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=Status.choices)
-    severity = django_filters.ChoiceFilter(label=gettext_lazy("Severity"), choices=Severity.choices)
-    category = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Category"), queryset=ComplaintCategory.objects.all()
-    )
-    assignee = django_filters.ModelChoiceFilter(label=gettext_lazy("Assignee"), queryset=User.objects.all())
-    overdue = django_filters.BooleanFilter(label=gettext_lazy("Overdue"), method="filter_overdue")
-
-    class Meta:
-        model = Complaint
-        fields: list[str] = []
-
-    def search(self, queryset, name, value):
-        return queryset.filter(reference__icontains=value.strip()) if value.strip() else queryset
-
-    def filter_overdue(self, queryset, name, value):
-        if value is None:
-            return queryset
-        overdue = Complaint.objects.overdue().values("pk")
-        return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
 
 
 class ComplaintListView(PermissionRequiredMixin, FilterView):

@@ -9,3 +9,8 @@ class HomeView(LoginRequiredMixin, TemplateView):
     """
 
     template_name = "dashboard/home.html"
+
+    def get_context_data(self, **kwargs):
+        from apps.core import panels
+
+        return {**super().get_context_data(**kwargs), "panels": panels.panels_for("dashboard", None, self.request.user)}

@@ -125,3 +125,22 @@ def test_retired_categories_are_not_offered_for_assessment(clients, make, staff,
     page = clients["quality_manager"].get(f"/complaints/{complaint.pk}/").content.decode()
     assert "Current one" in page
     assert "Retired one" not in page
+
+
+@pytest.mark.parametrize(("persona", "shown"), [("quality_manager", True), ("staff", False), ("auditor", False)])
+def test_recurring_complaints_appear_on_the_quality_managers_home_page(clients, make, quality_manager, persona, shown):
+    from tests.complaints.factories import make_category
+    from tests.customers.factories import ProductFactory
+
+    category, product = make_category(), ProductFactory(name="Pump P-200")
+    for _ in range(3):
+        complaint = make()
+        services.complaint_assess(complaint_id=complaint.pk, actor=quality_manager, category=category, product=product)
+        services.recurrence_check(complaint_id=complaint.pk)
+
+    page = clients[persona].get("/").content.decode()
+    assert ('data-testid="recurrence-alerts"' in page) is shown
+    if shown:
+        assert f"{category.name} · Pump P-200" in page
+        listed = clients[persona].get(f"/complaints/?category={category.pk}&product={product.pk}")
+        assert len(listed.context["object_list"]) == 3

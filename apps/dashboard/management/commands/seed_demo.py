@@ -16,6 +16,7 @@ from apps.complaints import demo as complaints_demo
 from apps.customers import demo as customers_demo
 from apps.feedback import demo as feedback_demo
 from apps.requirements import demo as requirements_demo
+from apps.surveys import demo as surveys_demo
 
 DEMO_LOADERS = [
     customers_demo.load,
@@ -23,6 +24,7 @@ DEMO_LOADERS = [
     actions_demo.load,
     complaints_demo.load,
     feedback_demo.load,
+    surveys_demo.load,
 ]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
 DEMO_USERS = [
