@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from apps.accounts.permissions import IsActiveUser, ModelPermissions
+from apps.accounts.permissions import IsActiveUser
 from apps.actions import selectors, services
 from apps.actions.api.serializers import (
     ActionImplementInputSerializer,
@@ -30,21 +30,10 @@ from apps.actions.api.serializers import (
 )
 from apps.actions.filters import ActionFilter
 from apps.actions.models import VERIFY_PERMISSION, ActionPlanItem, CorrectiveAction
+from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 
-
-class CanViewAction(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("actions.view_correctiveaction")
-
-
-class CanChangeAction(BasePermission):
-    """`change_correctiveaction`, and for one action the object rule."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("actions.change_correctiveaction")
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return obj.can_be_changed_by(request.user)
+CanViewAction = requires("actions.view_correctiveaction")
+CanChangeAction = object_rule("actions.change_correctiveaction")
 
 
 class CanVerifyAction(BasePermission):
@@ -57,37 +46,28 @@ class CanVerifyAction(BasePermission):
         return obj.can_be_verified_by(request.user)
 
 
-class CanCompleteItems(BasePermission):
-    """Marking items done: `change_correctiveaction`; the item rule is checked on the item."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("actions.change_correctiveaction")
+# Marking items done: `change_correctiveaction`; the item rule is checked on the item.
+CanCompleteItems = requires("actions.change_correctiveaction")
 
 
 CHANGE = [IsActiveUser, CanViewAction, CanChangeAction]
 CONFLICT = {409: OpenApiResponse(description="The workflow or a stage gate does not allow this step now.")}
 
 
-class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Corrective actions (ISO 9001 10.2)."""
 
-    permission_classes = [IsActiveUser, ModelPermissions]
     serializer_class = CorrectiveActionSerializer
     filterset_class = ActionFilter
     ordering_fields = ["created_at", "updated_at", "title", "status", "effectiveness_check_date"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):
-        return CorrectiveAction.objects.visible_to(self.request.user).with_relations()
+    def base_queryset(self):
+        return CorrectiveAction.objects.with_relations()
 
     def get_permissions(self):
         if self.action == "partial_update" or (self.action == "plan_items" and self.request.method == "POST"):
             return [permission() for permission in CHANGE]
         return super().get_permissions()
-
-    def _respond(self, action_obj, code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=action_obj.pk)
-        return Response(CorrectiveActionSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(request=ActionRaiseInputSerializer, responses={201: CorrectiveActionSerializer})
     def create(self, request, *args, **kwargs):
@@ -95,7 +75,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         payload = ActionRaiseInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         created = services.action_raise(source=None, actor=request.user, **payload.validated_data)
-        return self._respond(created, status.HTTP_201_CREATED)
+        return self.output(created, status.HTTP_201_CREATED)
 
     @extend_schema(request=ActionUpdateInputSerializer, responses={200: CorrectiveActionSerializer, **CONFLICT})
     def partial_update(self, request, *args, **kwargs):
@@ -105,7 +85,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         data = dict(payload.validated_data)
         reason = data.pop("reason", "")
         updated = services.action_update(action_id=current.pk, actor=request.user, reason=reason, **data)
-        return self._respond(updated)
+        return self.output(updated)
 
     @extend_schema(request=ActionReasonInputSerializer, responses={200: CorrectiveActionSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -114,7 +94,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         current = self.get_object()
         payload = ActionReasonInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(services.action_start(action_id=current.pk, actor=request.user, **payload.validated_data))
+        return self.output(services.action_start(action_id=current.pk, actor=request.user, **payload.validated_data))
 
     @extend_schema(request=ActionImplementInputSerializer, responses={200: CorrectiveActionSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -123,7 +103,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         current = self.get_object()
         payload = ActionImplementInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(
+        return self.output(
             services.action_implement(action_id=current.pk, actor=request.user, **payload.validated_data)
         )
 
@@ -134,7 +114,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         current = self.get_object()
         payload = ActionVerifyInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(services.action_verify(action_id=current.pk, actor=request.user, **payload.validated_data))
+        return self.output(services.action_verify(action_id=current.pk, actor=request.user, **payload.validated_data))
 
     @extend_schema(request=ActionReopenInputSerializer, responses={200: CorrectiveActionSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -143,7 +123,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         current = self.get_object()
         payload = ActionReopenInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(services.action_reopen(action_id=current.pk, actor=request.user, **payload.validated_data))
+        return self.output(services.action_reopen(action_id=current.pk, actor=request.user, **payload.validated_data))
 
     @extend_schema(methods=["GET"], request=None, responses=ActionPlanItemSerializer(many=True))
     @extend_schema(

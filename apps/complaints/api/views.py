@@ -4,9 +4,8 @@ complaint is 404), every write through apps.complaints.services (a refused step 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsActiveUser
@@ -20,50 +19,34 @@ from apps.complaints.api.serializers import (
     TransitionInputSerializer,
 )
 from apps.complaints.models import ASSIGN_PERMISSION, CHANGE_PERMISSION, VIEW_PERMISSION, Complaint
+from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 
 CONFLICT = {409: OpenApiResponse(description="The workflow does not allow this step now.")}
 
 
-class CanView(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm(VIEW_PERMISSION)
-
-
-class CanChange(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm(CHANGE_PERMISSION)
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return obj.can_be_changed_by(request.user)
-
-
-class CanAssign(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm(ASSIGN_PERMISSION)
+CanView = requires(VIEW_PERMISSION)
+CanAssign = requires(ASSIGN_PERMISSION)
+CanChange = object_rule(CHANGE_PERMISSION)
 
 
 CHANGE = [IsActiveUser, CanView, CanChange]
 
 
-class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customer complaints (ISO 10002)."""
 
     permission_classes = [IsActiveUser, CanView]
     serializer_class = ComplaintSerializer
     filterset_fields = ["status", "severity", "category", "assignee"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):
-        return Complaint.objects.visible_to(self.request.user).with_relations()
+    def base_queryset(self):
+        return Complaint.objects.with_relations()
 
     def get_permissions(self):
         if self.action == "partial_update":
             return [permission() for permission in CHANGE]
         return super().get_permissions()
 
-    def _respond(self, complaint) -> Response:
-        fresh = self.get_queryset().filter(pk=complaint.pk).first() or Complaint.objects.get(pk=complaint.pk)
-        return Response(ComplaintSerializer(fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(request=AssessmentInputSerializer, responses={200: ComplaintSerializer, **CONFLICT})
     def partial_update(self, request, *args, **kwargs):
@@ -73,7 +56,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         reason = data.pop("reason", "")
-        return self._respond(
+        return self.output(
             services.complaint_assess(complaint_id=complaint.pk, actor=request.user, reason=reason, **data)
         )
 
@@ -89,7 +72,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             result = services.complaint_reopen(complaint_id=complaint.pk, actor=request.user, reason=reason)
         else:
             result = services.complaint_transition(complaint_id=complaint.pk, to=to, actor=request.user, reason=reason)
-        return self._respond(result)
+        return self.output(result)
 
     @extend_schema(request=MessageInputSerializer, responses={201: ComplaintMessageSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -108,7 +91,7 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         complaint = self.get_object()
         payload = AssignInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(
+        return self.output(
             services.complaint_assign(
                 complaint_id=complaint.pk, actor=request.user, assignee=payload.validated_data["to"]
             )

@@ -4,58 +4,25 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from apps.accounts.permissions import IsActiveUser, ModelPermissions
+from apps.accounts.permissions import IsActiveUser
+from apps.core.api.viewsets import ScopedViewSet, requires
 from apps.customers import selectors, services
 from apps.customers.api import serializers as s
 from apps.customers.models import Customer
 
 
-def requires(permission: str) -> type[BasePermission]:
-    """A permission class for one named Django permission (workflow actions beyond view/add/change)."""
-
-    class HasPermission(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            return request.user.has_perm(permission)
-
-    HasPermission.__name__ = f"Has_{permission.replace('.', '_')}"
-    return HasPermission
-
-
-class CustomerAPIViewSet(viewsets.GenericViewSet):
-    """Base: active users with the role's model permission; writes go through `perform`, reads through selectors."""
-
-    permission_classes = [IsActiveUser, ModelPermissions]
-
-    def check_permissions(self, request):
-        # DELETE has no route here: answer 405, not 403 for lacking a delete permission no role holds.
-        if not hasattr(self, request.method.lower()):
-            self.http_method_not_allowed(request)
-        super().check_permissions(request)
-
-    def validated(self, serializer_class, *, partial: bool = False, **context) -> dict:
-        serializer = serializer_class(
-            data=self.request.data, partial=partial, context={**self.get_serializer_context(), **context}
-        )
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def output(self, obj, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(obj).data, status=status_code)
-
-
-class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerAPIViewSet):
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customers (organisations and individuals)."""
 
     serializer_class = s.CustomerSerializer
     filterset_fields = ["status", "kind", "segment", "country", "account_owner"]
     ordering_fields = ["id", "name", "created_at"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         return Customer.objects.prefetch_related("products").order_by("name", "id")
 
     @extend_schema(request=s.CustomerInputSerializer, responses={201: s.CustomerSerializer})
@@ -72,14 +39,14 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Customer
         return self.output(customer)
 
 
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerAPIViewSet):
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Contacts at customers. Name, e-mail and phone are personal data: null after erasure."""
 
     serializer_class = s.ContactSerializer
     filterset_fields = ["customer", "is_active", "survey_consent"]
     ordering_fields = ["id", "created_at"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         return selectors.contacts().order_by("id")
 
     @extend_schema(request=s.ContactCreateSerializer, responses={201: s.ContactSerializer})
@@ -116,14 +83,14 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerA
         return response
 
 
-class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerAPIViewSet):
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The catalogue of products and services."""
 
     serializer_class = s.ProductSerializer
     filterset_fields = ["kind", "is_active"]
     ordering_fields = ["id", "code", "name"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         return selectors.products().order_by("name", "id")
 
     @extend_schema(request=s.ProductInputSerializer, responses={201: s.ProductSerializer})
@@ -140,14 +107,14 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerA
         return self.output(product)
 
 
-class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CustomerAPIViewSet):
+class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The customer communication log (ISO 9001 8.2.1) with follow-up actions."""
 
     serializer_class = s.InteractionSerializer
     filterset_fields = ["customer", "channel"]
     ordering_fields = ["id", "occurred_at"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         return selectors.interactions().order_by("-occurred_at", "-id")
 
     @extend_schema(request=s.InteractionInputSerializer, responses={201: s.InteractionSerializer})

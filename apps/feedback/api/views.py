@@ -8,12 +8,12 @@ conversion need `triage_feedback` / `convert_feedback`. A refused workflow step 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from apps.accounts.permissions import IsActiveUser, ModelPermissions
+from apps.accounts.permissions import IsActiveUser
+from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 from apps.feedback import selectors, services
 from apps.feedback.api.serializers import (
     CloseInputSerializer,
@@ -26,44 +26,20 @@ from apps.feedback.api.serializers import (
 from apps.feedback.filters import FeedbackFilter
 from apps.feedback.models import CHANGE_PERMISSION, CONVERT_PERMISSION, TRIAGE_PERMISSION, VIEW_PERMISSION
 
-
-def _has(permission: str) -> type[BasePermission]:
-    class HasPermission(BasePermission):
-        def has_permission(self, request, view) -> bool:
-            return request.user.has_perm(permission)
-
-    HasPermission.__name__ = f"Has_{permission.replace('.', '_')}"
-    return HasPermission
-
-
-class CanChangeFeedback(BasePermission):
-    """`change_feedback`, and for one feedback the object rule."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm(CHANGE_PERMISSION)
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return obj.can_be_changed_by(request.user)
-
-
-VIEW = [IsActiveUser, _has(VIEW_PERMISSION)]
+CanChangeFeedback = object_rule(CHANGE_PERMISSION)
+VIEW = [IsActiveUser, requires(VIEW_PERMISSION)]
 CONFLICT = {409: OpenApiResponse(description="The workflow does not allow this step now.")}
 
 
-class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customer feedback from every channel (ISO 9001 9.1.2)."""
 
-    permission_classes = [IsActiveUser, ModelPermissions]
     serializer_class = FeedbackSerializer
     filterset_class = FeedbackFilter
     ordering_fields = ["created_at", "updated_at", "rating", "status"]
 
-    def get_queryset(self):
-        return selectors.visible_feedback(self.request.user)
-
-    def _respond(self, feedback, code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=feedback.pk)
-        return Response(FeedbackSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+    def base_queryset(self):
+        return selectors.feedback_list()
 
     @extend_schema(request=FeedbackRecordInputSerializer, responses={201: FeedbackSerializer})
     def create(self, request, *args, **kwargs):
@@ -71,17 +47,17 @@ class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = FeedbackRecordInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         feedback = services.feedback_record(actor=request.user, **payload.validated_data)
-        return self._respond(feedback, status.HTTP_201_CREATED)
+        return self.output(feedback, status.HTTP_201_CREATED)
 
     @extend_schema(request=TriageInputSerializer, responses={200: FeedbackSerializer, **CONFLICT})
-    @action(detail=True, methods=["post"], permission_classes=[*VIEW, _has(TRIAGE_PERMISSION)])
+    @action(detail=True, methods=["post"], permission_classes=[*VIEW, requires(TRIAGE_PERMISSION)])
     def triage(self, request, pk=None):
         """Category, sentiment (default: from the rating) and owner; new → triaged."""
         feedback = self.get_object()
         payload = TriageInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = {"category": feedback.category, **payload.validated_data}  # omitted: keep the category
-        return self._respond(services.feedback_triage(feedback_id=feedback.pk, actor=request.user, **data))
+        return self.output(services.feedback_triage(feedback_id=feedback.pk, actor=request.user, **data))
 
     @extend_schema(request=CloseInputSerializer, responses={200: FeedbackSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[*VIEW, CanChangeFeedback])
@@ -90,19 +66,19 @@ class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         feedback = self.get_object()
         payload = CloseInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return self._respond(
+        return self.output(
             services.feedback_close(feedback_id=feedback.pk, actor=request.user, **payload.validated_data)
         )
 
     @extend_schema(request=None, responses={200: FeedbackSerializer, **CONFLICT})
-    @action(detail=True, methods=["post"], permission_classes=[*VIEW, _has(CONVERT_PERMISSION)])
+    @action(detail=True, methods=["post"], permission_classes=[*VIEW, requires(CONVERT_PERMISSION)])
     def convert(self, request, pk=None):
         """Open a complaint from this feedback (once) and mark it actioned."""
         feedback = self.get_object()
         services.feedback_convert_to_complaint(
             feedback_id=feedback.pk, actor=request.user, base_url=request.build_absolute_uri("/")
         )
-        return self._respond(feedback)
+        return self.output(feedback)
 
     @extend_schema(request=RaiseActionInputSerializer, responses={201: RaisedActionSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[*VIEW, CanChangeFeedback])

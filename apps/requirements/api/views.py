@@ -9,12 +9,12 @@ step is 409 (apps.core.api.exceptions).
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from apps.accounts.permissions import IsActiveUser, ModelPermissions
+from apps.accounts.permissions import IsActiveUser
+from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 from apps.requirements import selectors, services
 from apps.requirements.api.serializers import (
     RequestChangeInputSerializer,
@@ -30,64 +30,34 @@ from apps.requirements.api.serializers import (
 from apps.requirements.filters import RequirementFilter
 from apps.requirements.models import REVIEW_PERMISSION, RequirementReview
 
-
-class CanChangeRequirement(BasePermission):
-    """`change_customerrequirement`, and for one requirement the object rule."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("requirements.change_customerrequirement")
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        return obj.can_be_changed_by(request.user)
-
-
-class CanReviewRequirement(BasePermission):
-    """The review before commitment is reserved to holders of `review_customerrequirement`."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm(REVIEW_PERMISSION)
-
-
-class CanViewRequirement(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("requirements.view_customerrequirement")
-
-
+CanChangeRequirement = object_rule("requirements.change_customerrequirement")
+CanReviewRequirement = requires(REVIEW_PERMISSION)
+CanViewRequirement = requires("requirements.view_customerrequirement")
 CHANGE = [IsActiveUser, CanViewRequirement, CanChangeRequirement]
 CONFLICT = {409: OpenApiResponse(description="The workflow does not allow this step now.")}
 
 
-class RequirementViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class RequirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customer requirements (ISO 9001 8.2.2 to 8.2.4)."""
 
-    permission_classes = [IsActiveUser, ModelPermissions]
     serializer_class = RequirementSerializer
     filterset_class = RequirementFilter
     ordering_fields = ["created_at", "updated_at", "title", "target_date", "status", "priority_rank"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_queryset(self):
-        return selectors.visible_requirements(self.request.user)
+    def base_queryset(self):
+        return selectors.requirements()
 
     def get_permissions(self):
         if self.action == "partial_update":
             return [permission() for permission in CHANGE]
         return super().get_permissions()
 
-    def _respond(self, requirement, code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=requirement.pk)
-        return Response(RequirementSerializer(fresh, context=self.get_serializer_context()).data, status=code)
-
     @extend_schema(request=RequirementCreateInputSerializer, responses={201: RequirementSerializer})
     def create(self, request, *args, **kwargs):
         payload = RequirementCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         requirement = services.requirement_create(actor=request.user, **payload.validated_data)
-        return self._respond(requirement, status.HTTP_201_CREATED)
+        return self.output(requirement, status.HTTP_201_CREATED)
 
     @extend_schema(request=RequirementUpdateInputSerializer, responses={200: RequirementSerializer, **CONFLICT})
     def partial_update(self, request, *args, **kwargs):
@@ -99,14 +69,14 @@ class RequirementViewSet(
         requirement = services.requirement_update(
             requirement_id=requirement.pk, actor=request.user, reason=reason, **data
         )
-        return self._respond(requirement)
+        return self.output(requirement)
 
     @extend_schema(request=None, responses={200: RequirementSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
     def submit(self, request, pk=None):
         """Send a draft, or a requirement whose change was requested, to review."""
         requirement = self.get_object()
-        return self._respond(services.requirement_submit(requirement_id=requirement.pk, actor=request.user))
+        return self.output(services.requirement_submit(requirement_id=requirement.pk, actor=request.user))
 
     @extend_schema(request=ReviewInputSerializer, responses={200: RequirementSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[IsActiveUser, CanViewRequirement, CanReviewRequirement])
@@ -116,7 +86,7 @@ class RequirementViewSet(
         payload = ReviewInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.requirement_review(requirement_id=requirement.pk, actor=request.user, **payload.validated_data)
-        return self._respond(requirement)
+        return self.output(requirement)
 
     @extend_schema(request=RequestChangeInputSerializer, responses={200: RequirementSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -126,14 +96,14 @@ class RequirementViewSet(
         payload = RequestChangeInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.requirement_request_change(requirement_id=requirement.pk, actor=request.user, **payload.validated_data)
-        return self._respond(requirement)
+        return self.output(requirement)
 
     @extend_schema(request=None, responses={200: RequirementSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
     def rework(self, request, pk=None):
         """Take a rejected requirement back to draft."""
         requirement = self.get_object()
-        return self._respond(services.requirement_rework(requirement_id=requirement.pk, actor=request.user))
+        return self.output(services.requirement_rework(requirement_id=requirement.pk, actor=request.user))
 
     @extend_schema(request=WithdrawInputSerializer, responses={200: RequirementSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=CHANGE)
@@ -143,7 +113,7 @@ class RequirementViewSet(
         payload = WithdrawInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.requirement_withdraw(requirement_id=requirement.pk, actor=request.user, **payload.validated_data)
-        return self._respond(requirement)
+        return self.output(requirement)
 
     @extend_schema(responses=RequirementVersionSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
