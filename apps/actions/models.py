@@ -212,20 +212,6 @@ class CorrectiveAction(TimeStampedModel):
         )
 
 
-class ActionReferenceCounter(models.Model):
-    """The last reference number handed out per year; its row is locked while numbering."""
-
-    year = models.PositiveIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("action reference counter")
-        verbose_name_plural = _("action reference counters")
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
-
-
 class ActionPlanItemQuerySet(AuditedQuerySet):
     def open(self) -> ActionPlanItemQuerySet:
         return self.filter(done_at__isnull=True)

@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
-from apps.actions.models import ActionPlanItem, ActionReferenceCounter, CorrectiveAction, RootCauseMethod
+from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMethod
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
-from apps.core.sequences import next_yearly_number
+from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue
 
 Status = CorrectiveAction.Status
@@ -71,12 +71,6 @@ def _check_owner(owner: User | None) -> None:
         raise BusinessRuleViolation(_("The owner must be an active user."))
     if not owner.has_perm("actions.change_correctiveaction"):
         raise BusinessRuleViolation(_("The owner must be someone who may work on corrective actions."))
-
-
-def next_reference(year: int) -> str:
-    """The next ACT-YYYY-NNNNN. The upsert locks the year's counter row until the caller commits,
-    so two concurrent raises never get the same number (and a rolled-back raise gives its number back)."""
-    return f"ACT-{year}-{next_yearly_number(ActionReferenceCounter, year):05d}"
 
 
 def _transition(
@@ -141,7 +135,7 @@ def action_raise(
         action.source_content_type = ContentType.objects.get_for_model(source, for_concrete_model=True)
         action.source_object_id = str(source.pk)[:64]
         action.source_label = audit.label_for(source) if hasattr(source, "audit_label") else str(source)[:200]
-    action.reference = next_reference(timezone.localdate().year)
+    action.reference = next_reference("ACT")
     action.save(force_insert=True)
     changes = audit.diff({}, audit.snapshot(action, CREATE_FIELDS))
     if source is not None:

@@ -52,16 +52,6 @@ class ComplaintCategory(TimeStampedModel):
         return f"Complaint category {self.name}"
 
 
-class ComplaintCounter(models.Model):
-    """The last reference number issued per year; locked with SELECT ... FOR UPDATE."""
-
-    year = models.PositiveIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
-
-
 class Severity(models.TextChoices):
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")

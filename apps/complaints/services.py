@@ -26,7 +26,6 @@ from apps.complaints.models import (
     Complaint,
     ComplaintAttachment,
     ComplaintCategory,
-    ComplaintCounter,
     ComplaintEscalation,
     ComplaintMessage,
     RecurrenceAlert,
@@ -36,7 +35,7 @@ from apps.complaints.models import (
 )
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
-from apps.core.sequences import next_yearly_number
+from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue
 
 Status = Complaint.Status
@@ -65,10 +64,6 @@ def _notify_quality_managers(*, key: str, subject: str, paragraphs: list[str], l
             context={"paragraphs": paragraphs, "link": link},
             idempotency_key=f"{key}:{address}"[:200],
         )
-
-
-def _next_reference(year: int) -> str:
-    return f"CMP-{year}-{next_yearly_number(ComplaintCounter, year):05d}"
 
 
 def recompute_due(complaint: Complaint) -> list[str]:
@@ -124,7 +119,7 @@ def complaint_create(
     now = timezone.now()
     token = secrets.token_urlsafe(32)
     complaint = Complaint(
-        reference=_next_reference(timezone.localtime(now).year),
+        reference=next_reference("CMP", year=timezone.localtime(now).year),
         token_hash=token_hash(token),
         customer=customer,
         customer_name=(customer_name or "").strip(),

@@ -61,3 +61,22 @@ class OutboundEmail(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"E-mail #{self.pk} ({self.status})"
+
+
+class ReferenceCounter(models.Model):
+    """The last number issued per reference prefix and year (CMP-2026-00042, FB-…, ACT-…).
+
+    Written only by apps.core.sequences.next_reference, whose upsert holds the row's
+    lock until the caller's transaction ends.
+    """
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "reference counter"
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"

@@ -1,25 +1,24 @@
-"""Human-readable yearly references (CMP-2026-00042, FB-…, ACT-…)."""
+"""Human-readable yearly references (CMP-2026-00042, FB-…, ACT-…), unique per prefix and year."""
 
 from __future__ import annotations
 
-from django.db import connection, models
+from django.db import connection
+from django.utils import timezone
 
 
-def next_yearly_number(counter: type[models.Model], year: int, *, field: str = "last") -> int:
-    """Increment and return the year's counter in one upsert.
+def next_reference(prefix: str, *, year: int | None = None, digits: int = 5) -> str:
+    """The next reference for `prefix` in `year` (the organisation's current year by default).
 
-    `counter` is a model with `year` as primary key and an integer `field`.
-    The upsert locks the year's row until the caller's transaction ends, so
-    concurrent creators queue instead of colliding, and a rolled-back create
-    gives its number back.
+    One upsert increments the (prefix, year) counter and locks its row until the caller's
+    transaction ends, so concurrent creators queue instead of colliding, and a rolled-back
+    create gives its number back.
     """
-    table = connection.ops.quote_name(counter._meta.db_table)
-    column = connection.ops.quote_name(counter._meta.get_field(field).column)
+    year = year or timezone.localdate().year
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (year, {column}) VALUES (%s, 1) "  # noqa: S608 - names from model metadata
-            f"ON CONFLICT (year) DO UPDATE SET {column} = {table}.{column} + 1 RETURNING {column}",
-            [year],
+            "INSERT INTO core_referencecounter (prefix, year, last) VALUES (%s, %s, 1) "
+            "ON CONFLICT (prefix, year) DO UPDATE SET last = core_referencecounter.last + 1 RETURNING last",
+            [prefix, year],
         )
         (number,) = cursor.fetchone()
-    return number
+    return f"{prefix}-{year}-{number:0{digits}d}"

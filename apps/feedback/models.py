@@ -81,19 +81,6 @@ class FeedbackCategory(TimeStampedModel):
         return f"Feedback category #{self.pk}"
 
 
-class FeedbackSequence(models.Model):
-    """The last feedback number issued in a year; locked (SELECT … FOR UPDATE) to issue the next."""
-
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("feedback number sequence")
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last_number}"
-
-
 class FeedbackQuerySet(AuditedQuerySet):
     def visible_to(self, user) -> FeedbackQuerySet:
         """Everyone who may view feedback sees all of it; nobody else sees any."""

@@ -23,7 +23,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
-from apps.core.sequences import next_yearly_number
+from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
@@ -34,7 +34,6 @@ from apps.feedback.models import (
     Feedback,
     FeedbackCategory,
     FeedbackChannel,
-    FeedbackSequence,
     Sentiment,
     sentiment_for_rating,
 )
@@ -55,13 +54,6 @@ CREATE_FIELDS = [
     "consent_to_contact",
     "consent_at",
 ]
-
-
-def next_reference(*, year: int | None = None) -> str:
-    """The next FB-YYYY-NNNNN. Locks the year's counter row until the caller's transaction ends,
-    so concurrent submissions queue here instead of colliding on the unique reference."""
-    year = year or timezone.localtime().year
-    return f"FB-{year}-{next_yearly_number(FeedbackSequence, year, field='last_number'):05d}"
 
 
 def _lock(feedback_id: int) -> Feedback:
@@ -101,7 +93,7 @@ def _create(*, actor: Any, recorded_by: User | None, **data: Any) -> Feedback:
     consent = bool(data.pop("consent_to_contact", False))
     _validate_content(text=data["text"], rating=data.get("rating"), email=email, consent=consent)
     feedback = Feedback(
-        reference=next_reference(),
+        reference=next_reference("FB"),
         recorded_by=recorded_by,
         sentiment=data.pop("sentiment", "") or sentiment_for_rating(data.get("rating")),
         consent_to_contact=consent,

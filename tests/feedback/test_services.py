@@ -8,8 +8,10 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.audit.services import PERSONAL_DATA_MARK
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.models import ReferenceCounter
+from apps.core.sequences import next_reference
 from apps.feedback import services
-from apps.feedback.models import Feedback, FeedbackSequence
+from apps.feedback.models import Feedback
 from tests.feedback.factories import FeedbackFactory, PublicFeedbackFactory
 
 Status = Feedback.Status
@@ -24,8 +26,9 @@ def test_references_are_numbered_per_year(db):
     first, second = PublicFeedbackFactory(), PublicFeedbackFactory()
     assert first.reference == f"FB-{year}-00001"
     assert second.reference == f"FB-{year}-00002"
-    assert services.next_reference(year=1999) == "FB-1999-00001"
-    assert FeedbackSequence.objects.get(year=year).last_number == 2
+    assert next_reference("FB", year=1999) == "FB-1999-00001"
+    assert next_reference("CMP", year=year) == f"CMP-{year}-00001"  # each prefix counts on its own
+    assert ReferenceCounter.objects.get(prefix="FB", year=year).last == 2
 
 
 def test_reference_is_unique_in_the_database(staff):

@@ -47,7 +47,6 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             return [permission() for permission in CHANGE]
         return super().get_permissions()
 
-
     @extend_schema(request=AssessmentInputSerializer, responses={200: ComplaintSerializer, **CONFLICT})
     def partial_update(self, request, *args, **kwargs):
         """Assessment: severity, category, product, root cause, resolution, external dispute."""
