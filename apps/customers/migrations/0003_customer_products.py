@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_role_permissions'),
+        ("customers", "0002_role_permissions"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='products',
-            field=models.ManyToManyField(blank=True, help_text='What the customer buys from us; survey campaigns can target the customers of a product.', related_name='customers', to='customers.product', verbose_name='products and services used'),
+            model_name="customer",
+            name="products",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="What the customer buys from us; survey campaigns can target the customers of a product.",
+                related_name="customers",
+                to="customers.product",
+                verbose_name="products and services used",
+            ),
         ),
     ]
