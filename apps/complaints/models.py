@@ -20,7 +20,7 @@ from apps.accounts.roles import Role
 from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
 from apps.core.exceptions import InvalidTransition
-from apps.core.models import TimeStampedModel
+from apps.core.models import CategoryBase, TimeStampedModel
 from apps.customers.models import Contact, Customer, Product
 
 VIEW_PERMISSION = "complaints.view_complaint"
@@ -32,21 +32,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class ComplaintCategory(TimeStampedModel):
+class ComplaintCategory(CategoryBase):
     """A configurable complaint category (quality managers keep the list)."""
-
-    name = models.CharField(_("name"), max_length=120, unique=True)
-    is_active = models.BooleanField(_("active"), default=True)
 
     objects = AuditedQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name", "id"]
+    class Meta(CategoryBase.Meta):
         verbose_name = _("complaint category")
         verbose_name_plural = _("complaint categories")
-
-    def __str__(self) -> str:
-        return self.name
 
     def audit_label(self) -> str:
         return f"Complaint category {self.name}"

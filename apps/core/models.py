@@ -14,6 +14,21 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class CategoryBase(TimeStampedModel):
+    """A list quality managers keep (complaint categories, feedback categories): an entry is
+    renamed or retired, never deleted, so the records filed under it keep their meaning."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class OutboundEmailQuerySet(models.QuerySet):
     def due_for_sweep(self, *, queued_before, claimed_before) -> OutboundEmailQuerySet:
         """Rows a lost message or a dead worker left behind."""

@@ -121,5 +121,5 @@ class RaiseActionForm(forms.Form):
 
 
 class CategoryForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=80)
+    name = forms.CharField(label=_("Name"), max_length=120)
     description = forms.CharField(label=_("Description"), max_length=300, required=False)

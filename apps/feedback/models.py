@@ -17,7 +17,7 @@ from apps.accounts.roles import Role
 from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
 from apps.core.exceptions import InvalidTransition
-from apps.core.models import TimeStampedModel
+from apps.core.models import CategoryBase, TimeStampedModel
 from apps.customers.models import Contact, Customer, Product
 
 VIEW_PERMISSION = "feedback.view_feedback"
@@ -60,22 +60,16 @@ def sentiment_for_rating(rating: int | None) -> str:
     return Sentiment.NEGATIVE
 
 
-class FeedbackCategory(TimeStampedModel):
+class FeedbackCategory(CategoryBase):
     """A topic feedback is filed under at triage (delivery, product quality, service…)."""
 
-    name = models.CharField(_("name"), max_length=80, unique=True)
     description = models.CharField(_("description"), max_length=300, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
 
     objects = AuditedQuerySet.as_manager()
 
-    class Meta:
-        ordering = ["name", "id"]
+    class Meta(CategoryBase.Meta):
         verbose_name = _("feedback category")
         verbose_name_plural = _("feedback categories")
-
-    def __str__(self) -> str:
-        return self.name
 
     def audit_label(self) -> str:
         return f"Feedback category #{self.pk}"
