@@ -39,12 +39,11 @@ EDITABLE_FIELDS = (
     "effectiveness_check_date",
 )
 CREATE_FIELDS = ["reference", "title", "nonconformity", "containment", "owner", "status", "round"]
-DEFAULT_EFFECTIVENESS_DAYS = 90
 
 
 def effectiveness_days() -> int:
     """Default wait between implementation and the effectiveness check."""
-    return int(getattr(settings, "ACTIONS_EFFECTIVENESS_DAYS", DEFAULT_EFFECTIVENESS_DAYS))
+    return settings.ACTIONS_EFFECTIVENESS_DAYS
 
 
 # Helpers -------------------------------------------------------------------------------
@@ -376,7 +375,7 @@ def remind_overdue_items(*, today: date | None = None, limit: int = 500) -> int:
         .select_related("action", "owner")
         .order_by("pk")[:limit]
     )
-    base_url = getattr(settings, "SITE_URL", "").rstrip("/")
+    base_url = settings.SITE_URL
     sent = 0
     for item in candidates:
         with transaction.atomic():

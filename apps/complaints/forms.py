@@ -13,15 +13,14 @@ from apps.core.public import HoneypotFormMixin
 from apps.customers.models import Customer, Product
 
 MAX_ATTACHMENTS = 5
-DEFAULT_TYPES = ["application/pdf", "image/png", "image/jpeg", "text/plain"]
 
 
 def allowed_types() -> list[str]:
-    return list(getattr(settings, "COMPLAINT_ATTACHMENT_TYPES", DEFAULT_TYPES))
+    return list(settings.COMPLAINT_ATTACHMENT_TYPES)
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+    return settings.COMPLAINT_ATTACHMENT_MAX_BYTES
 
 
 def sniff(head: bytes) -> str:

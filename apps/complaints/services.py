@@ -45,7 +45,7 @@ HTML = "emails/notification.html"
 
 
 def reopen_days() -> int:
-    return int(getattr(settings, "COMPLAINT_REOPEN_DAYS", 14))
+    return settings.COMPLAINT_REOPEN_DAYS
 
 
 def _quality_manager_emails() -> list[str]:
@@ -714,11 +714,11 @@ def sla_check(*, now=None, limit: int = 500) -> int:
 
 
 def recurrence_window_days() -> int:
-    return int(getattr(settings, "COMPLAINT_RECURRENCE_DAYS", 30))
+    return settings.COMPLAINT_RECURRENCE_DAYS
 
 
 def recurrence_count() -> int:
-    return int(getattr(settings, "COMPLAINT_RECURRENCE_COUNT", 3))
+    return settings.COMPLAINT_RECURRENCE_COUNT
 
 
 @transaction.atomic

@@ -21,7 +21,6 @@ DEFAULT_POLICY = {
     "medium": {"acknowledge_hours": 8, "assess_hours": 16, "respond_days": 10, "close_days": 20},
     "low": {"acknowledge_hours": 16, "assess_hours": 24, "respond_days": 15, "close_days": 30},
 }
-WARNING_FRACTION_DEFAULT = 0.8
 
 
 def policies() -> dict[str, dict[str, int]]:
@@ -37,11 +36,11 @@ def policy(severity: str, table: dict[str, dict[str, int]] | None = None) -> dic
 
 
 def warning_fraction() -> float:
-    return float(getattr(settings, "COMPLAINT_SLA_WARNING_FRACTION", WARNING_FRACTION_DEFAULT))
+    return settings.COMPLAINT_SLA_WARNING_PERCENT / 100
 
 
 def _hours() -> tuple[int, int]:
-    start, end = getattr(settings, "WORKING_HOURS", (8, 17))
+    start, end = settings.WORKING_HOURS
     return int(start), int(end)
 
 
@@ -59,7 +58,7 @@ def _holidays(country: str, year: int) -> frozenset[date]:
 
 
 def is_working_day(day: date) -> bool:
-    country = getattr(settings, "HOLIDAY_COUNTRY", "DE")
+    country = settings.HOLIDAY_COUNTRY
     return day.weekday() < 5 and (not country or day not in _holidays(country, day.year))
 
 

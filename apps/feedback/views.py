@@ -48,8 +48,8 @@ THANKS_SALT = "feedback.thanks"
 
 def _rate_limit() -> tuple[int, int]:
     return (
-        int(getattr(settings, "FEEDBACK_PUBLIC_RATE_LIMIT", 5)),
-        int(getattr(settings, "FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS", 600)),
+        settings.FEEDBACK_PUBLIC_RATE_LIMIT,
+        settings.FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS,
     )
 
 

@@ -23,17 +23,16 @@ from apps.core.models import TimeStampedModel
 from apps.customers.models import Customer, Product
 
 REVIEW_PERMISSION = "requirements.review_customerrequirement"
-DEFAULT_REVIEW_DUE_DAYS = 10
 
 
 def review_due_days() -> int:
     """How long a requirement may wait in review before the review is overdue."""
-    return int(getattr(settings, "REQUIREMENTS_REVIEW_DUE_DAYS", DEFAULT_REVIEW_DUE_DAYS))
+    return settings.REQUIREMENTS_REVIEW_DUE_DAYS
 
 
 def four_eyes() -> bool:
     """With four eyes on, nobody approves a requirement they wrote."""
-    return bool(getattr(settings, "REQUIREMENTS_FOUR_EYES", True))
+    return settings.REQUIREMENTS_FOUR_EYES
 
 
 class RequirementStatus(models.TextChoices):

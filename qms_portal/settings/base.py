@@ -304,6 +304,8 @@ ACTIONS_EFFECTIVENESS_DAYS = env_int("ACTIONS_EFFECTIVENESS_DAYS", 90)
 # Monday to Friday, minus public holidays of HOLIDAY_COUNTRY.
 WORKING_HOURS = (env_int("WORKING_HOURS_START", 8), env_int("WORKING_HOURS_END", 17))
 HOLIDAY_COUNTRY = env("HOLIDAY_COUNTRY", "DE")
+# An SLA warning goes out once this share (in percent) of a stage's working time is used.
+COMPLAINT_SLA_WARNING_PERCENT = env_int("COMPLAINT_SLA_WARNING_PERCENT", 80)
 COMPLAINT_ATTACHMENT_TYPES = env_list(
     "COMPLAINT_ATTACHMENT_TYPES", ["application/pdf", "image/png", "image/jpeg", "text/plain"]
 )
@@ -327,6 +329,9 @@ SURVEY_MIN_RESPONSES = env_int("SURVEY_MIN_RESPONSES", 30)
 
 # A requirement in review longer than this is shown as overdue.
 REQUIREMENTS_REVIEW_DUE_DAYS = env_int("REQUIREMENTS_REVIEW_DUE_DAYS", 10)
+# Public feedback form: at most this many submissions per client address per window.
+FEEDBACK_PUBLIC_RATE_LIMIT = env_int("FEEDBACK_PUBLIC_RATE_LIMIT", 5)
+FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS = env_int("FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS", 600)
 
 # REST API ----------------------------------------------------------------------
 
