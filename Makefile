@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench lint format services stop-services clean
+.PHONY: run test bench lint format messages services stop-services clean
 
 run: $(INSTALLED)
 	$(PY) -m qms_portal.launcher run
@@ -23,10 +23,20 @@ format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Refresh the German catalogue after changing user-facing text, translate, then commit both files.
+messages: $(INSTALLED)
+	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py makemessages -l de --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests
+	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py compilemessages --ignore=.venv
+
 services: $(INSTALLED)
 	$(PY) -m qms_portal.launcher services
 
-stop-services: $(INSTALLED)
+stop-# Refresh the German catalogue after changing user-facing text, translate, then commit both files.
+messages: $(INSTALLED)
+	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py makemessages -l de --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests
+	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py compilemessages --ignore=.venv
+
+services: $(INSTALLED)
 	$(PY) -m qms_portal.embedded stop
 
 $(INSTALLED): requirements.txt requirements-dev.txt

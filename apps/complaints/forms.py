@@ -88,7 +88,10 @@ class ComplaintForm(forms.Form):
     complainant_email = forms.EmailField(label=_("Your e-mail"), help_text=_("We send the tracking link here."))
     customer_name = forms.CharField(label=_("Organisation"), max_length=200, required=False)
     product = forms.ModelChoiceField(
-        label=_("Product or service"), queryset=Product.objects.filter(is_active=True), required=False
+        label=_("Product or service"),
+        queryset=Product.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("Not sure / not listed"),
     )
     order_reference = forms.CharField(label=_("Order or invoice number"), max_length=100, required=False)
     description = forms.CharField(label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 6}), max_length=10000)

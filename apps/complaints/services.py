@@ -6,7 +6,7 @@ in the same transaction and queues e-mails through the outbox (apps.core.service
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from apps.complaints.models import (
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.sequences import next_reference
-from apps.core.services import email_enqueue
+from apps.core.services import email_enqueue, greeting, in_language
 
 Status = Complaint.Status
 PUBLIC = "public"
@@ -129,7 +129,8 @@ def complaint_create(
         description=description,
         desired_outcome=(desired_outcome or "").strip(),
         channel=channel,
-        language=language or "",
+        # Staff recording for a known contact write to them in the contact's language.
+        language=language or (contact.preferred_language if contact else ""),
         received_at=now,
     )
     complaint.complainant_name = (complainant_name or "").strip()
@@ -159,23 +160,24 @@ def complaint_create(
         attachment_add(complaint=complaint, upload=upload, actor=actor)
     if complaint.complainant_email:
         link = tracking_url(base_url, token)
-        email_enqueue(
-            to=complaint.complainant_email,
-            subject=_("We received your complaint %(ref)s") % {"ref": complaint.reference},
-            template=TEXT,
-            html_template=HTML,
-            context={
-                "greeting": _("Dear %(name)s,") % {"name": complaint.complainant_name or _("customer")},
-                "paragraphs": [
-                    _("Thank you for telling us. Your complaint has the reference %(ref)s.")
-                    % {"ref": complaint.reference},
-                    _("You can follow its progress and add information at this private link:"),
-                ],
-                "link": link,
-            },
-            idempotency_key=f"complaint-ack:{complaint.pk}",
-            language=language or None,
-        )
+        with in_language(complaint.language):
+            email_enqueue(
+                to=complaint.complainant_email,
+                subject=_("We received your complaint %(ref)s") % {"ref": complaint.reference},
+                template=TEXT,
+                html_template=HTML,
+                context={
+                    "greeting": greeting(complaint.complainant_name),
+                    "paragraphs": [
+                        _("Thank you for telling us. Your complaint has the reference %(ref)s.")
+                        % {"ref": complaint.reference},
+                        _("You can follow its progress and add information at this private link:"),
+                    ],
+                    "link": link,
+                },
+                idempotency_key=f"complaint-ack:{complaint.pk}",
+                language=complaint.language or None,
+            )
     return complaint
 
 
@@ -335,18 +337,20 @@ def _apply_transition(
     return complaint
 
 
-def _notify_customer(complaint: Complaint, *, key: str, paragraphs: list[str]) -> None:
+def _notify_customer(complaint: Complaint, *, key: str, paragraphs: Callable[[], list[str]]) -> None:
+    """E-mail the complainant; `paragraphs` is called in the complainant's language."""
     if not complaint.complainant_email or complaint.erased_at:
         return
-    email_enqueue(
-        to=complaint.complainant_email,
-        subject=_("Your complaint %(ref)s") % {"ref": complaint.reference},
-        template=TEXT,
-        html_template=HTML,
-        context={"paragraphs": paragraphs},
-        idempotency_key=key,
-        language=complaint.language or None,
-    )
+    with in_language(complaint.language):
+        email_enqueue(
+            to=complaint.complainant_email,
+            subject=_("Your complaint %(ref)s") % {"ref": complaint.reference},
+            template=TEXT,
+            html_template=HTML,
+            context={"greeting": greeting(complaint.complainant_name), "paragraphs": paragraphs()},
+            idempotency_key=key,
+            language=complaint.language or None,
+        )
 
 
 @transaction.atomic
@@ -373,7 +377,7 @@ def complaint_transition(*, complaint_id: int, to: str, actor, reason: str = "")
         _notify_customer(
             complaint,
             key=f"complaint-status:{complaint.pk}:{complaint.cycle}:{to}:{timezone.now().timestamp()}",
-            paragraphs=[
+            paragraphs=lambda: [
                 _("The status of your complaint %(ref)s is now: %(status)s.")
                 % {"ref": complaint.reference, "status": complaint.get_status_display()},
                 _("Open your private tracking link to read the details."),
@@ -470,7 +474,7 @@ def message_add(*, complaint_id: int, actor, body: str, visibility: str) -> Comp
         _notify_customer(
             complaint,
             key=f"complaint-message:{message.pk}",
-            paragraphs=[
+            paragraphs=lambda: [
                 _("There is a new message about your complaint %(ref)s.") % {"ref": complaint.reference},
                 _("Open your private tracking link to read it."),
             ],

@@ -13,10 +13,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from apps.core.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
+
+
+def in_language(language: str | None):
+    """Translate the wording of an e-mail in the recipient's language, not the caller's.
+
+    Wrap everything that builds the subject and paragraphs, since gettext runs when they
+    are built: a staff member's action must not write to a customer in the staff
+    member's language.
+    """
+    return translation.override(language or settings.LANGUAGE_CODE)
+
+
+def greeting(name: str) -> str:
+    return _("Dear %(name)s,") % {"name": name} if name else _("Dear customer,")
 
 
 def email_enqueue(

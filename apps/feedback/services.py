@@ -24,7 +24,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.sequences import next_reference
-from apps.core.services import email_enqueue
+from apps.core.services import email_enqueue, greeting, in_language
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
     ADD_PERMISSION,
@@ -144,24 +144,22 @@ def feedback_submit_public(
         consent_to_contact=consent_to_contact,
     )
     if feedback.submitter_email:
-        paragraphs = [
-            _("Thank you for your feedback. It has the reference %(ref)s.") % {"ref": feedback.reference},
-            _("We read every message; it helps us improve our products and services."),
-        ]
-        if feedback.consent_to_contact:
-            paragraphs.append(_("As you agreed, we may contact you at this address about it."))
-        email_enqueue(
-            to=feedback.submitter_email,
-            subject=_("We received your feedback %(ref)s") % {"ref": feedback.reference},
-            template="emails/notification.txt",
-            html_template="emails/notification.html",
-            context={
-                "greeting": _("Dear %(name)s,") % {"name": feedback.submitter_name or _("customer")},
-                "paragraphs": paragraphs,
-            },
-            idempotency_key=f"feedback-ack:{feedback.pk}",
-            language=language or None,
-        )
+        with in_language(language):
+            paragraphs = [
+                _("Thank you for your feedback. It has the reference %(ref)s.") % {"ref": feedback.reference},
+                _("We read every message; it helps us improve our products and services."),
+            ]
+            if feedback.consent_to_contact:
+                paragraphs.append(_("As you agreed, we may contact you at this address about it."))
+            email_enqueue(
+                to=feedback.submitter_email,
+                subject=_("We received your feedback %(ref)s") % {"ref": feedback.reference},
+                template="emails/notification.txt",
+                html_template="emails/notification.html",
+                context={"greeting": greeting(feedback.submitter_name), "paragraphs": paragraphs},
+                idempotency_key=f"feedback-ack:{feedback.pk}",
+                language=language or None,
+            )
     return feedback
 
 

@@ -247,7 +247,12 @@ CONTENT_SECURITY_POLICY = {
 # I18N, time ------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+# Pages follow the browser's Accept-Language; e-mails to a complainant or feedback submitter
+# use the language of the page they filed on. The catalogue covers what customers see; staff
+# strings without a translation stay English.
+LANGUAGES = [("en", _("English")), ("de", _("German"))]
+# Compiled catalogues are committed, so neither CI nor the image needs gettext.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Stored in UTC; the organisation's zone is for display, SLA clocks and schedules.
 TIME_ZONE = env("TIME_ZONE", "Europe/Berlin")
 USE_I18N = True

@@ -82,7 +82,8 @@ def open_page(browser: Browser, live_server: Any, request: pytest.FixtureRequest
     contexts: list[BrowserContext] = []
 
     def open_(viewport: ViewportSize = DESKTOP) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+        # English whatever the machine's locale: the portal now answers in German to a German browser.
+        context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="en-US")
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

@@ -94,8 +94,9 @@ def test_invalid_public_feedback_shows_the_error_at_its_field_and_stores_nothing
     expect(page).to_have_url(re.compile(r"/feedback/$"))
     widget = page.get_by_label(field)
     expect(widget).to_have_attribute("aria-invalid", "true")
-    # The message sits in the field's own group, right after the widget, not only in a summary.
-    expect(widget.locator("xpath=following-sibling::div[contains(@class, 'invalid-feedback')]")).to_have_text(error)
+    # The message sits right after the widget, and assistive technology reads it with the field.
+    expect(widget.locator("xpath=following-sibling::div[1]")).to_have_text(error)
+    expect(widget).to_have_accessible_description(re.compile(re.escape(error)))
     expect(page.locator(".invalid-feedback")).to_have_count(1)
     # What the visitor typed is kept, so they only fix the one field.
     expect(page.get_by_label("Your name (optional)")).to_have_value("Clara Customer")

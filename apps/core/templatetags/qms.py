@@ -14,9 +14,13 @@ def bs_widget(bound_field):
     else:
         css = "form-control"
     attrs = {"class": css}
+    described_by = []
+    if bound_field.help_text:
+        described_by.append(f"{bound_field.auto_id}_help")
     if bound_field.errors:
         attrs["class"] += " is-invalid"
         attrs["aria-invalid"] = "true"
-    if bound_field.help_text:
-        attrs["aria-describedby"] = f"{bound_field.id_for_label}_help"
+        described_by.append(f"{bound_field.auto_id}_errors")
+    if described_by:
+        attrs["aria-describedby"] = " ".join(described_by)
     return bound_field.as_widget(attrs=attrs)
