@@ -161,6 +161,11 @@ class Feedback(PersonalDataModel, TimeStampedModel):
         related_name="+",
         help_text=_("Empty for feedback the public submitted."),
     )
+    call_back = models.BooleanField(
+        _("call the customer back"),
+        default=False,
+        help_text=_("Set for a low survey score: someone should contact the customer."),
+    )
     consent_to_contact = models.BooleanField(_("may be contacted about this feedback"), default=False)
     consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     triaged_at = models.DateTimeField(_("triaged"), null=True, blank=True)

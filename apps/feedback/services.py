@@ -51,6 +51,7 @@ CREATE_FIELDS = [
     "sentiment",
     "status",
     "owner",
+    "call_back",
     "consent_to_contact",
     "consent_at",
 ]
@@ -161,6 +162,36 @@ def feedback_submit_public(
                 language=language or None,
             )
     return feedback
+
+
+@transaction.atomic
+def feedback_record_for_customer(
+    *,
+    channel: str,
+    text: str,
+    customer: Customer,
+    contact: Contact | None = None,
+    product: Product | None = None,
+    rating: int | None = None,
+    sentiment: str = "",
+    owner: User | None = None,
+    call_back: bool = False,
+) -> Feedback:
+    """Feedback the portal records on a customer's behalf (a low survey score, say), with the
+    system as actor; `call_back` puts it on the triage board marked for a call to the customer."""
+    return _create(
+        actor=AuditEntry.ActorKind.SYSTEM,
+        recorded_by=None,
+        channel=channel,
+        text=text,
+        customer=customer,
+        contact=contact,
+        product=product,
+        rating=rating,
+        sentiment=sentiment,
+        owner=owner,
+        call_back=call_back,
+    )
 
 
 @transaction.atomic

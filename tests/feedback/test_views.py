@@ -281,3 +281,18 @@ def test_erase_page_by_role(clients, persona, status, erased):
         assert "4711" not in page
         assert "Personal data erased on" in page
         assert 'data-testid="erase-form"' not in page
+
+
+def test_feedback_to_call_back_is_marked_on_the_triage_board_and_its_page(clients):
+    from apps.feedback.services import feedback_record_for_customer
+    from tests.customers.factories import CustomerFactory
+
+    customer = CustomerFactory()
+    feedback = feedback_record_for_customer(
+        channel="survey", text="NPS 2 of 10 in the spring survey", customer=customer, call_back=True
+    )
+    feedback_record_for_customer(channel="survey", text="CSAT 3", customer=customer)
+    board = clients["quality_manager"].get("/feedback/triage/").content.decode()
+    assert board.count('data-testid="call-back"') == 1
+    page = clients["quality_manager"].get(f"/feedback/{feedback.pk}/").content.decode()
+    assert 'data-testid="call-back"' in page

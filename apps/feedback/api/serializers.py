@@ -66,6 +66,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "sentiment",
             "status",
             "owner",
+            "call_back",
             "consent_to_contact",
             "consent_at",
             "complaint",
