@@ -349,12 +349,11 @@ def test_mark_done_button_only_for_owner_or_quality_manager(clients, follow_up, 
     assert (f"/customers/follow-ups/{follow_up.pk}/done/" in content) is sees_button
 
 
-def test_customer_page_has_requirements_and_voice_of_customer_placeholders_and_history(clients, customer, staff):
+def test_customer_page_has_requirements_and_history(clients, customer, staff):
     services.customer_update(customer_id=customer.pk, actor=staff, segment="SME", reason="resegmented")
     response = clients["auditor"].get(f"/customers/{customer.pk}/")
     content = main_content(response)
     assert "No requirements recorded for this customer." in content
-    assert "Appears when the surveys module is enabled." in content
     assert "resegmented" in content
     assert [entry.action for entry in response.context["history"]] == [AuditEntry.Action.UPDATE]
 
