@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("apps.actions.api.urls")),
     path("", include("apps.complaints.api.urls")),
     path("", include("apps.feedback.api.urls")),
+    path("", include("apps.surveys.api.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,8 @@ urlpatterns = [
     path("actions/", include("apps.actions.urls")),
     path("complaints/", include("apps.complaints.urls")),
     path("feedback/", include("apps.feedback.urls")),
+    path("surveys/", include("apps.surveys.urls")),
+    path("s/", include("apps.surveys.public_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -1,16 +1,61 @@
-"""System tasks: e-mail outbox and the worker canary. Scheduled in settings.CELERY_BEAT_SCHEDULE."""
+"""System tasks: e-mail outbox and the worker canary (scheduled in settings.CELERY_BEAT_SCHEDULE),
+and the worker's database-connection handling, which every task shares."""
 
 from __future__ import annotations
 
 import smtplib
+import threading
 
 from celery import shared_task
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from apps.core import services
 from apps.core.redis_client import redis_client
 
 HEARTBEAT_KEY = "qms:worker:heartbeat"
+
+
+class _CloseAtThreadExit:
+    """Closes the database connections of the thread that owns it when that thread ends.
+
+    A kept connection of a worker thread (the in-process test worker, a threads pool)
+    would otherwise stay open until garbage collection, holding a PostgreSQL session.
+    """
+
+    def __init__(self) -> None:
+        self.wrappers: list = []
+
+    def __del__(self) -> None:
+        for wrapper in self.wrappers:
+            if wrapper.connection is not None:
+                wrapper.connection.close()
+
+
+_thread_state = threading.local()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_old_database_connections(sender=None, **kwargs) -> None:
+    """Keep a worker's database connection across tasks, but drop it when it is broken or
+    older than CONN_MAX_AGE, as Django does around each web request.
+
+    settings.CELERY_DB_REUSE_MAX stops Celery's Django fixup from closing the connection
+    after every task (one new PostgreSQL session per task otherwise, measured with the
+    survey dispatch batches); this handler gives back the health check that the fixup's
+    close provided. Eager runs (tests inside a transaction) are left alone, as the fixup does.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    close_old_connections()
+    closer = getattr(_thread_state, "closer", None)
+    if closer is None:
+        closer = _thread_state.closer = _CloseAtThreadExit()
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper not in closer.wrappers:
+            closer.wrappers.append(wrapper)
 
 
 @shared_task(

@@ -16,3 +16,25 @@ class SurveysConfig(AppConfig):
         capabilities.register(
             capabilities.Capability(permission="surveys.export_responses", label=_("Export survey responses"))
         )
+
+        from apps.core import panels
+        from apps.surveys.selectors import results
+
+        panels.register(
+            "customer",
+            panels.Panel(
+                key="surveys",
+                template="surveys/results/_customer_panel.html",
+                permission="surveys.view_response",
+                loader=lambda customer, user: results.latest_scores_for_customer(customer, user),
+                order=200,
+            ),
+        )
+
+        from apps.core import navigation
+
+        navigation.register(
+            navigation.Entry(
+                label=_("Surveys"), url_name="surveys:campaign_list", permission="surveys.view_campaign", order=210
+            )
+        )

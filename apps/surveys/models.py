@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
+from apps.core.exceptions import InvalidTransition
 from apps.core.models import TimeStampedModel
 from apps.customers.models import Contact, Customer, Product
 
@@ -265,6 +266,14 @@ class Campaign(TimeStampedModel):
 
     def audit_label(self) -> str:
         return f"Survey campaign #{self.pk}"
+
+    def check_transition(self, to: str) -> None:
+        """Raise InvalidTransition unless TRANSITIONS allows the step."""
+        if to not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                _("%(name)s cannot go from %(from)s to %(to)s.")
+                % {"name": self.name, "from": self.get_status_display(), "to": CampaignStatus(to).label}
+            )
 
 
 class WaveStatus(models.TextChoices):

@@ -181,7 +181,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
         "options": {"expires": 60 * 60},
     },
+    # Every minute: claim due survey campaigns (at most 50), plan the next minute of invitation
+    # and reminder batches inside SURVEY_SEND_WINDOW (at most 200 waves), close waves past their date.
+    "surveys.tick": {
+        "task": "surveys.tick",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
 }
+# Celery's Django fixup (5.5+) closes every database connection before and after each task
+# unless this is set, so each batch task opened a new PostgreSQL session. With it the fixup
+# closes them only every this many tasks, and apps/core/tasks.py drops a connection that
+# is broken or older than CONN_MAX_AGE, as Django does per request.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # How long a worker may be silent before /healthz reports it missing.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 

@@ -14,9 +14,8 @@ def _viewsets(patterns, seen=None):
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _viewsets(pattern.url_patterns, seen)
-        elif isinstance(pattern, URLPattern) and getattr(pattern.callback, "cls", None) is not None:
-            if hasattr(pattern.callback, "actions"):
-                seen.add(pattern.callback.cls)
+        elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "actions"):
+            seen.add(pattern.callback.cls)
     return seen
 
 

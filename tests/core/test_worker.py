@@ -1,6 +1,7 @@
 """A real Celery worker consuming from the real Redis broker."""
 
 import time
+from unittest import mock
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -8,6 +9,7 @@ from django.core import mail
 from django.db import transaction
 
 from apps.core import services
+from apps.core import tasks as core_tasks
 from apps.core.models import OutboundEmail
 from apps.core.redis_client import redis_client
 from apps.core.tasks import HEARTBEAT_KEY, canary_task
@@ -65,3 +67,18 @@ def test_rolled_back_transaction_sends_nothing(worker):
     canary_task.delay().get(timeout=20)  # the worker has drained the queue up to here
     assert OutboundEmail.objects.count() == 0
     assert mail.outbox == []
+
+
+# Workers keep their PostgreSQL connection between tasks (apps/core/tasks.py); the survey dispatch
+# worker tests prove the session count stays flat.
+def test_worker_keeps_its_database_connection_between_tasks():
+    assert app.conf.get("CELERY_DB_REUSE_MAX") >= 100
+
+
+@pytest.mark.parametrize(("eager", "closes"), [(False, True), (True, False)])
+def test_worker_drops_only_broken_or_old_connections_and_leaves_eager_runs_alone(eager, closes):
+    sender = mock.Mock()
+    sender.request.is_eager = eager
+    with mock.patch("apps.core.tasks.close_old_connections") as close_old:
+        core_tasks._recycle_old_database_connections(sender=sender)
+    assert close_old.called is closes

@@ -21,6 +21,7 @@ MENU = [
     "Feedback",
     "Triage",
     "Complaints",
+    "Surveys",
     "Corrective actions",
     "People",
     "Audit trail",
@@ -37,7 +38,16 @@ ROLES = [
     pytest.param(
         "staff",
         "Staff",
-        ["Dashboard", "Customers", "Products", "Requirements", "Feedback", "Complaints", "Corrective actions"],
+        [
+            "Dashboard",
+            "Customers",
+            "Products",
+            "Requirements",
+            "Feedback",
+            "Complaints",
+            "Surveys",
+            "Corrective actions",
+        ],
         id="staff",
     ),
     pytest.param(
@@ -50,6 +60,7 @@ ROLES = [
             "Requirements",
             "Feedback",
             "Complaints",
+            "Surveys",
             "Corrective actions",
             "People",
             "Audit trail",

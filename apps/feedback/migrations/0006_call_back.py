@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0005_category_base'),
+        ("feedback", "0005_category_base"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feedback',
-            name='call_back',
-            field=models.BooleanField(default=False, help_text='Set for a low survey score: someone should contact the customer.', verbose_name='call the customer back'),
+            model_name="feedback",
+            name="call_back",
+            field=models.BooleanField(
+                default=False,
+                help_text="Set for a low survey score: someone should contact the customer.",
+                verbose_name="call the customer back",
+            ),
         ),
     ]

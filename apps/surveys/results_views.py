@@ -1,0 +1,139 @@
+"""Staff pages for survey results (one campaign, across campaigns) and the CSV export.
+
+Reading needs surveys.view_campaign (quality managers, staff, auditors); the export also needs
+surveys.export_responses and is recorded in the audit trail before the first row streams.
+Every figure comes from apps.surveys.selectors.results; the pages only lay it out.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from apps.customers.models import Customer, Product
+from apps.surveys.models import EXPORT_PERMISSION, VIEW_PERMISSION, Campaign, Wave
+from apps.surveys.selectors import results as selectors
+from apps.surveys.selectors.results import ResultFilters
+from apps.surveys.services import responses as services
+
+ALL = _("All")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TEXT_PAGE_SIZE = 20
+
+
+class ResultsFilterForm(forms.Form):
+    """The GET filters of both results pages; `campaign` only across campaigns, `wave` only on one."""
+
+    campaign = forms.ModelChoiceField(queryset=Campaign.objects.none(), required=False, empty_label=ALL)
+    wave = forms.ModelChoiceField(queryset=Wave.objects.none(), required=False, empty_label=ALL, label=_("Wave"))
+    date_from = forms.DateField(required=False, widget=DATE, label=_("Answered from"))
+    date_to = forms.DateField(required=False, widget=DATE, label=_("Answered until"))
+    segment = forms.ChoiceField(required=False, label=_("Segment"))
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.order_by("name", "id"), required=False, empty_label=ALL, label=_("Product")
+    )
+
+    def __init__(self, *args, campaign: Campaign | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        if campaign is None:
+            del self.fields["wave"]
+            self.fields["campaign"].queryset = Campaign.objects.order_by("name", "id")
+            self.fields["campaign"].label = _("Campaign")
+        else:
+            del self.fields["campaign"]
+            self.fields["wave"].queryset = Wave.objects.filter(campaign=campaign).order_by("number")
+            self.fields["wave"].label_from_instance = lambda wave: _("Wave %(number)s") % {"number": wave.number}
+        segments = Customer.objects.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
+        self.fields["segment"].choices = [("", ALL), *((segment, segment) for segment in segments)]
+
+    def filters(self) -> ResultFilters:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        campaign = self.campaign or data.get("campaign")
+        return ResultFilters(
+            campaign_id=campaign.pk if campaign else None,
+            wave_id=data["wave"].pk if data.get("wave") else None,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            segment=data.get("segment") or "",
+            product_id=data["product"].pk if data.get("product") else None,
+        )
+
+
+class _ResultsPage(PermissionRequiredMixin, TemplateView):
+    permission_required = VIEW_PERMISSION
+    campaign: Campaign | None = None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = ResultsFilterForm(self.request.GET or None, campaign=self.campaign)
+        filters = form.filters()
+        context.update(
+            campaign=self.campaign,
+            filter={"form": form},
+            results=selectors.results(filters, campaign=self.campaign),
+            texts=selectors.text_answers(filters, page=self.request.GET.get("page", 1), per_page=TEXT_PAGE_SIZE),
+            can_export=self.campaign is not None and self.request.user.has_perm(EXPORT_PERMISSION),
+        )
+        context["page_obj"] = context["texts"].page
+        return context
+
+
+class CampaignResultsView(_ResultsPage):
+    """One campaign: figures, distributions, choices, free text, trend, waves, breakdowns."""
+
+    template_name = "surveys/results/campaign_results.html"
+
+    def get(self, request, *args, **kwargs):
+        self.campaign = get_object_or_404(Campaign.objects.select_related("template_version"), pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+
+class ResultsView(_ResultsPage):
+    """Across campaigns, filtered by campaign, period, segment and product."""
+
+    template_name = "surveys/results/results.html"
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# A cell a spreadsheet would run as a formula (free text comes from the public).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(cell: str) -> str:
+    return f"'{cell}" if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # so spreadsheet programs read the file as UTF-8
+    for row in rows:
+        yield writer.writerow([_safe(cell) for cell in row])
+
+
+class CampaignExportView(PermissionRequiredMixin, View):
+    """All responses of a campaign as CSV: one row per response, one column per question."""
+
+    permission_required = (VIEW_PERMISSION, EXPORT_PERMISSION)
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        services.responses_export(campaign_id=campaign.pk, actor=request.user)
+        response = StreamingHttpResponse(_csv_lines(selectors.export_rows(campaign)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="survey-campaign-{campaign.pk}-responses.csv"'
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,2 @@
+"""Surveys read queries: `progress` (campaign and wave send counts) and `results`
+(NPS, CSAT, CES and the rest, computed in the database)."""

@@ -1,0 +1,178 @@
+"""The read-only surveys API: role matrix, content, query counts, and no token anywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from apps.surveys.models import Campaign, QuestionKind, TemplateVersion
+from tests.factories import UserFactory
+from tests.surveys.factories import CampaignFactory
+from tests.surveys.test_responses import make_invitation, make_wave, questions_by_kind, submit
+
+LISTS = ["templates", "campaigns", "waves", "invitations", "responses"]
+
+
+@pytest.fixture
+def campaign(db):
+    campaign = CampaignFactory(status=Campaign.Status.ACTIVE)
+    wave = make_wave(campaign)
+    submit(make_invitation(wave), nps=10, csat=5, multiple=["Speed"], text="Lovely")
+    submit(make_invitation(wave), nps=3, csat=2)
+    make_invitation(wave)
+    make_invitation(wave, sent=False)
+    return campaign
+
+
+def list_url(name: str) -> str:
+    return f"/api/v1/surveys/{name}/"
+
+
+def detail_url(name: str, campaign: Campaign) -> str:
+    obj = {
+        "templates": campaign.template_version.template,
+        "campaigns": campaign,
+        "waves": campaign.waves.first(),
+        "invitations": campaign.invitations.first(),
+        "responses": campaign.responses.first(),
+    }[name]
+    return f"/api/v1/surveys/{name}/{obj.pk}/"
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("quality_manager", 200), ("staff", 200), ("auditor", 200), ("anonymous", 401)],
+)
+@pytest.mark.parametrize("name", LISTS)
+def test_read_endpoints_role_matrix(api_clients, campaign, persona, expected, name):
+    assert api_clients[persona].get(list_url(name)).status_code == expected
+    assert api_clients[persona].get(detail_url(name, campaign)).status_code == expected
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_users_without_a_role_are_refused(campaign, name):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    assert client.get(list_url(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_unknown_ids_are_404(api_clients, db, name):
+    assert api_clients["auditor"].get(f"/api/v1/surveys/{name}/999999/").status_code == 404
+
+
+@pytest.mark.parametrize("name", LISTS)
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_the_api_is_read_only(api_clients, campaign, name, method):
+    client = api_clients["quality_manager"]
+    assert getattr(client, method)(
+        list_url(name) if method == "post" else detail_url(name, campaign), {}
+    ).status_code in (
+        403,
+        405,
+    )
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [("quality_manager", 200), ("staff", 200), ("auditor", 200), ("anonymous", 401)],
+)
+@pytest.mark.parametrize("scope", ["campaign", "across"])
+def test_results_role_matrix(api_clients, campaign, persona, expected, scope):
+    url = f"/api/v1/surveys/campaigns/{campaign.pk}/results/" if scope == "campaign" else "/api/v1/surveys/results/"
+    assert api_clients[persona].get(url).status_code == expected
+
+
+def test_campaign_results_carry_the_figures(api_clients, campaign):
+    data = api_clients["auditor"].get(f"/api/v1/surveys/campaigns/{campaign.pk}/results/").json()
+    assert data["rate"] == {"sent": 3, "responded": 2, "rate": pytest.approx(2 / 3)}
+    nps = data["scores"]["nps"]
+    assert (nps["n"], nps["promoters"], nps["detractors"], nps["score"]) == (2, 1, 1, 0.0)
+    assert nps["low_confidence"] is True
+    assert set(nps["ci"]) == {"low", "high"}
+    assert data["scores"]["csat"]["percent"] == 50.0
+    assert [w["number"] for w in data["waves"]] == [1]
+    multiple = next(c for c in data["choices"] if c["kind"] == QuestionKind.MULTIPLE_CHOICE)
+    assert {c["choice"]: c["count"] for c in multiple["counts"]} == {"Price": 0, "Speed": 1, "Quality": 0}
+    assert data["filters"]["campaign_id"] == campaign.pk
+
+
+def test_results_filters_are_validated_and_applied(api_clients, campaign):
+    client = api_clients["staff"]
+    assert client.get("/api/v1/surveys/results/", {"date_from": "yesterday"}).status_code == 400
+    other = CampaignFactory(status=Campaign.Status.ACTIVE)
+    submit(make_invitation(make_wave(other)), nps=10)
+    everything = client.get("/api/v1/surveys/results/").json()
+    assert everything["scores"]["nps"]["n"] == 3
+    only = client.get("/api/v1/surveys/results/", {"campaign": other.pk}).json()
+    assert only["scores"]["nps"]["score"] == 100.0
+    assert client.get("/api/v1/surveys/results/", {"campaign": 999999}).status_code == 404
+    assert client.get("/api/v1/surveys/campaigns/999999/results/").status_code == 404
+
+
+def test_campaigns_carry_their_send_counts(api_clients, campaign):
+    row = api_clients["auditor"].get(list_url("campaigns")).json()["results"][0]
+    assert (row["invited"], row["sent"], row["responded"]) == (4, 3, 2)
+    assert row["response_rate"] == pytest.approx(2 / 3)
+
+
+def test_templates_carry_versions_and_questions(api_clients, campaign):
+    version = campaign.template_version
+    TemplateVersion.objects.create(template=version.template, number=2, title="v2")
+    data = api_clients["auditor"].get(detail_url("templates", campaign)).json()
+    assert [v["number"] for v in data["versions"]] == [2, 1]
+    assert [q["kind"] for q in data["versions"][1]["questions"]] == [
+        "nps",
+        "csat",
+        "ces",
+        "single",
+        "multiple",
+        "text",
+    ]
+
+
+def test_responses_carry_answers_and_free_text(api_clients, campaign):
+    rows = api_clients["auditor"].get(list_url("responses"), {"ordering": "id"}).json()["results"]
+    first = rows[0]
+    questions = questions_by_kind(campaign)
+    assert {a["kind"]: a["score"] for a in first["answers"] if a["score"] is not None} == {"nps": 10, "csat": 5}
+    assert first["text_answers"] == {str(questions[QuestionKind.TEXT].pk): "Lovely"}
+    assert rows[1]["follow_up"] is not None  # the low score created follow-up feedback
+
+
+@pytest.mark.parametrize("persona", ["auditor", "staff", "quality_manager"])
+def test_no_token_nonce_or_hash_anywhere(api_clients, campaign, persona):
+    invitations = list(campaign.invitations.all())
+    secrets = [value for inv in invitations for value in (inv.token, inv.nonce, inv.token_hash)]
+    client = api_clients[persona]
+    bodies = [client.get(list_url(name)).content.decode() for name in LISTS]
+    bodies += [client.get(detail_url(name, campaign)).content.decode() for name in LISTS]
+    bodies.append(client.get(f"/api/v1/surveys/campaigns/{campaign.pk}/results/").content.decode())
+    for body in bodies:
+        for secret in secrets:
+            assert secret not in body
+    fields = set(json.loads(bodies[LISTS.index("invitations")])["results"][0])
+    assert not fields & {"token", "nonce", "token_hash"}
+
+
+@pytest.mark.parametrize(("name", "queries"), [(name, 8) for name in LISTS])
+def test_list_query_count_is_pinned(api_clients, campaign, django_assert_max_num_queries, name, queries):
+    for _ in range(3):
+        submit(make_invitation(campaign.waves.get()), nps=8, csat=4)
+    with django_assert_max_num_queries(queries):
+        assert api_clients["auditor"].get(list_url(name)).status_code == 200
+
+
+def test_schema_documents_the_surveys_endpoints(api_clients, db):
+    schema = api_clients["auditor"].get(reverse("schema"), {"format": "json"}).json()
+    paths = set(schema["paths"])
+    for name in LISTS:
+        assert f"/api/v1/surveys/{name}/" in paths
+    assert "/api/v1/surveys/results/" in paths
+    assert "/api/v1/surveys/campaigns/{id}/results/" in paths
+    invitation = schema["components"]["schemas"]["Invitation"]["properties"]
+    assert not set(invitation) & {"token", "nonce", "token_hash"}
