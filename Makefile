@@ -31,12 +31,7 @@ messages: $(INSTALLED)
 services: $(INSTALLED)
 	$(PY) -m qms_portal.launcher services
 
-stop-# Refresh the German catalogue after changing user-facing text, translate, then commit both files.
-messages: $(INSTALLED)
-	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py makemessages -l de --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests
-	DJANGO_SETTINGS_MODULE=qms_portal.settings.local $(PY) manage.py compilemessages --ignore=.venv
-
-services: $(INSTALLED)
+stop-services: $(INSTALLED)
 	$(PY) -m qms_portal.embedded stop
 
 $(INSTALLED): requirements.txt requirements-dev.txt
