@@ -12,8 +12,10 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(PY) -m qms_portal.launcher test $(PYTEST_ARGS)
 
+# Benchmarks (tests/bench/README.md): SIZE=S quick smoke, M (default, under 15 minutes), L full figures.
+SIZE ?= M
 bench: $(INSTALLED)
-	$(PY) -m qms_portal.launcher test -c tests/bench/pytest.ini tests/bench $(PYTEST_ARGS)
+	BENCH_SIZE=$(SIZE) $(PY) -m qms_portal.launcher test -c tests/bench/pytest.ini tests/bench $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
