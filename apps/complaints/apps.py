@@ -39,6 +39,10 @@ class ComplaintsConfig(AppConfig):
                 order=200,
             ),
         )
+        from apps.complaints.services import complaints_erase_for_contact
+        from apps.core.personal_data import register_eraser
+
+        register_eraser(complaints_erase_for_contact)
         from apps.actions.sources import register_effectiveness
 
         register_effectiveness("complaints.complaint", selectors.effectiveness)

@@ -259,6 +259,18 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
     return complaint
 
 
+def complaints_erase_for_contact(*, contact_id: int, actor) -> list[int]:
+    """Erasing a contact erases the complaints they filed as that contact (apps.core.personal_data)."""
+    ids = list(Complaint.objects.filter(contact_id=contact_id, erased_at__isnull=True).values_list("pk", flat=True))
+    for complaint_id in ids:
+        complaint_erase_personal_data(
+            complaint_id=complaint_id,
+            actor=AuditEntry.ActorKind.SYSTEM,
+            reason=f"The personal data of contact #{contact_id} was erased.",
+        )
+    return ids
+
+
 def complaints_past_retention(*, now=None):
     """Final complaints, not yet erased, unchanged for COMPLAINT_PERSONAL_DATA_RETENTION_DAYS."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.COMPLAINT_PERSONAL_DATA_RETENTION_DAYS)

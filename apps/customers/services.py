@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.audit.selectors import history_for
+from apps.core import personal_data
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
 from apps.customers.models import Contact, Customer, FollowUpAction, Interaction, Product
@@ -184,12 +185,16 @@ def contact_erase(*, contact_id: int, actor, reason: str) -> Contact:
     Personal fields are blanked, the blind index cleared and the contact's
     data key destroyed, so any copy of the old ciphertext is unreadable.
     The row stays, so interactions, feedback and complaints that point at it
-    remain intact. Idempotent: erasing twice changes nothing more.
+    remain intact. Then every eraser other apps registered (apps.core.personal_data)
+    runs in the same transaction, e.g. surveys shreds the contact's free-text answers.
+    Idempotent: erasing twice changes nothing more, but the erasers run again, so data an
+    app added after an earlier erasure (or an app added since) is erased too.
     """
     if not reason.strip():
         raise BusinessRuleViolation(_("Erasure needs a reason."))
     contact = Contact.objects.select_for_update().get(pk=contact_id)
     if contact.erased_at is not None:
+        personal_data.erase(contact_id=contact.pk, actor=actor)
         return contact
     contact.name_ct = contact.email_ct = contact.phone_ct = ""
     contact.email_index = ""
@@ -208,11 +213,13 @@ def contact_erase(*, contact_id: int, actor, reason: str) -> Contact:
         changes={name: ["", ""] for name in CONTACT_PERSONAL},
         reason=reason,
     )
+    personal_data.erase(contact_id=contact.pk, actor=actor)
     return contact
 
 
 def contact_export(*, contact: Contact) -> dict[str, Any]:
-    """Everything the portal holds about one contact (subject-access request)."""
+    """Everything the portal holds about one contact (subject-access request), with the
+    sections other apps add through apps.core.personal_data exporters."""
     interactions = contact.interactions.select_related("customer").order_by("occurred_at")
     history = history_for(contact)
     return {
@@ -246,6 +253,7 @@ def contact_export(*, contact: Contact) -> dict[str, Any]:
             {"when": _iso(entry.created_at), "action": entry.action, "fields": sorted(entry.changes)}
             for entry in history
         ],
+        **personal_data.export(contact_id=contact.pk),
     }
 
 

@@ -9,6 +9,10 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import navigation, panels
+        from apps.core.personal_data import register_eraser
+        from apps.feedback.services import feedback_erase_for_contact
+
+        register_eraser(feedback_erase_for_contact)
         from apps.feedback import selectors
 
         panels.register(

@@ -464,6 +464,18 @@ def feedback_erase_personal_data(*, feedback_id: int, actor: User | str, reason:
     return feedback
 
 
+def feedback_erase_for_contact(*, contact_id: int, actor) -> list[int]:
+    """Erasing a contact erases the feedback given as that contact (apps.core.personal_data)."""
+    ids = list(Feedback.objects.filter(contact_id=contact_id, erased_at__isnull=True).values_list("pk", flat=True))
+    for feedback_id in ids:
+        feedback_erase_personal_data(
+            feedback_id=feedback_id,
+            actor=AuditEntry.ActorKind.SYSTEM,
+            reason=f"The personal data of contact #{contact_id} was erased.",
+        )
+    return ids
+
+
 def feedback_past_retention(*, now=None):
     """Feedback not erased yet and unchanged for FEEDBACK_PERSONAL_DATA_RETENTION_DAYS."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.FEEDBACK_PERSONAL_DATA_RETENTION_DAYS)

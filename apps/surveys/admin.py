@@ -91,6 +91,7 @@ class InvitationAdmin(ReadOnlyForSuperusers):
 class DeliveryAdmin(ReadOnlyForSuperusers):
     list_display = ["invitation", "sequence", "outcome", "at"]
     list_filter = ["outcome"]
+    list_select_related = ["invitation"]
     raw_id_fields = ["invitation"]
 
 
@@ -105,5 +106,6 @@ class ResponseAdmin(ReadOnlyForSuperusers):
 
 @admin.register(SurveyOptOut)
 class SurveyOptOutAdmin(ReadOnlyForSuperusers):
-    list_display = ["contact", "created_at"]
+    # The contact's id, not its name: a list of names would decrypt every one of them.
+    list_display = ["pk", "contact_id", "created_at"]
     raw_id_fields = ["contact", "invitation"]

@@ -31,10 +31,17 @@ class SurveysConfig(AppConfig):
             ),
         )
 
+        from apps.core import personal_data
+        from apps.surveys.services import responses
+
+        personal_data.register_eraser(responses.responses_erase_for_contact)
+        personal_data.register_exporter(results.contact_export_section)
+
         from apps.core import navigation
+        from apps.surveys.models import VIEW_PERMISSION
 
         navigation.register(
             navigation.Entry(
-                label=_("Surveys"), url_name="surveys:campaign_list", permission="surveys.view_campaign", order=210
+                label=_("Surveys"), url_name="surveys:campaign_list", permission=VIEW_PERMISSION, order=210
             )
         )

@@ -6,7 +6,8 @@ relationship campaign exists).
   customers service), so results rest on enough answers to mean something.
 - "Customer relationship survey": quarterly, four waves over the past year (the newest
   still open), about 45 % promoters and 20 % detractors, slowly improving, a third of the
-  respondents leaving a comment; a few bounced or skipped invitations and reminders.
+  respondents leaving a comment; a few bounced invitations, and reminders. Every low score
+  comes with the follow-up feedback the answer page creates (marked to call back).
 - "Pallet tracking tag CSAT": a one-off product survey, completed.
 - "Post-complaint follow-up": scheduled for next week.
 
@@ -14,8 +15,10 @@ Campaigns are created and scheduled through the services; what dispatch and the 
 answer page would have written since (waves, invitations, deliveries, responses, answers)
 is written with the ORM in bulk, following each model's rules: the token hash derived from
 the nonce, answers repeating the response's campaign, kind and time, free-text answers
-encrypted with the response's own key. The audit trail gets the entries dispatch and the
-answer page write (system and public actors), stamped with the time of seeding.
+encrypted with the response's own key. Nobody is skipped for survey fatigue: no other
+campaign of the demo surveyed them, so dispatch would not skip them. The audit trail gets
+the entries dispatch and the answer page write (system and public actors), stamped with
+the time of seeding.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.customers import services as customer_services
 from apps.customers.models import Contact, Customer, Product
+from apps.feedback.models import Feedback
 from apps.surveys.models import (
     Answer,
     Campaign,
@@ -53,6 +57,7 @@ from apps.surveys.models import (
 )
 from apps.surveys.services import campaigns as campaign_services
 from apps.surveys.services import templates as template_services
+from apps.surveys.services.responses import _create_follow_up, low_scores
 
 RELATIONSHIP = "Customer relationship survey"
 IMPROVE = ["Delivery times", "Communication", "Invoicing", "Product quality", "Ordering portal"]
@@ -373,8 +378,8 @@ def _wave(campaign: Campaign, version: TemplateVersion, plan: WavePlan, *, now, 
     for n, contact in enumerate(plan.contacts):
         nonce = new_nonce()
         sent_at = scheduled + timedelta(seconds=6 * n)
-        # A few bounce, a few were surveyed by another campaign just before (fatigue rule).
-        status = InvitationStatus.FAILED if n % 29 == 7 else InvitationStatus.SKIPPED if n % 31 == 11 else None
+        # A few bounce.
+        status = InvitationStatus.FAILED if n % 29 == 7 else None
         invitation = Invitation(
             wave=wave,
             campaign=campaign,
@@ -384,7 +389,7 @@ def _wave(campaign: Campaign, version: TemplateVersion, plan: WavePlan, *, now, 
             nonce=nonce,
             token_hash=token_hash(token_for_nonce(nonce)),
             status=status or InvitationStatus.SENT,
-            attempts=0 if status == InvitationStatus.SKIPPED else 1,
+            attempts=1,
             sent_at=None if status else sent_at,
         )
         invitations.append(invitation)
@@ -398,13 +403,6 @@ def _wave(campaign: Campaign, version: TemplateVersion, plan: WavePlan, *, now, 
         if invitation.status == InvitationStatus.FAILED:
             deliveries.append(
                 Delivery(invitation=invitation, outcome="failed", detail="550 5.1.1 mailbox unavailable", at=scheduled)
-            )
-            continue
-        if invitation.status == InvitationStatus.SKIPPED:
-            deliveries.append(
-                Delivery(
-                    invitation=invitation, outcome="skipped", detail="surveyed within the fatigue period", at=scheduled
-                )
             )
             continue
         deliveries.append(Delivery(invitation=invitation, outcome="sent", at=invitation.sent_at))
@@ -432,6 +430,7 @@ def _wave(campaign: Campaign, version: TemplateVersion, plan: WavePlan, *, now, 
                 submitted_at=submitted,
             )
             answers_for[invitation.pk] = _answers(questions, plan, rng, response)
+            response.follow_up = _follow_up(invitation, answers_for[invitation.pk], questions)
             responses.append(response)
         elif plan.open and reminders < campaign.max_reminders:
             invitation.next_reminder_at = max(invitation.sent_at + interval * (reminders + 1), now + timedelta(hours=2))
@@ -470,7 +469,22 @@ def _wave(campaign: Campaign, version: TemplateVersion, plan: WavePlan, *, now, 
         }
         if response.comments_ct:
             changes["comments_ct"] = [None, "set"]
+        if response.follow_up is not None:
+            changes["follow_up"] = [None, response.follow_up.pk]
         audit.record(actor=AuditEntry.ActorKind.PUBLIC, action=AuditEntry.Action.CREATE, obj=response, changes=changes)
+
+
+def _follow_up(invitation: Invitation, answers: list[tuple], questions: list[Question]) -> Feedback | None:
+    """The follow-up feedback the answer page creates for a low score (through the same
+    service), back-dated to the answer like the rest of the demo."""
+    scores = {question.pk: score for question, score, _chosen in answers if score is not None}
+    lows = low_scores(questions, scores)
+    if not lows:
+        return None
+    follow_up = _create_follow_up(invitation, lows)
+    # Timestamps only (no audited field changes): the audit entry keeps the real time of writing.
+    Feedback.objects.filter(pk=follow_up.pk).unaudited_update(created_at=invitation.responded_at)
+    return follow_up
 
 
 def _answers(questions: list[Question], plan: WavePlan, rng: random.Random, response: Response) -> list[tuple]:

@@ -3,9 +3,9 @@ hold the rules; the question formset reuses the service's validation so both say
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
@@ -17,7 +17,8 @@ from apps.accounts.models import User
 from apps.customers.models import Contact, Product
 from apps.customers.selectors import customer_segments
 from apps.surveys.models import MANAGE_PERMISSION, Campaign, QuestionKind, TemplateVersion
-from apps.surveys.services.campaigns import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
+from apps.surveys.services.campaigns import AUDIENCE_FIELDS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
+from apps.surveys.services.campaigns import _match as match_emails
 from apps.surveys.services.templates import MAX_QUESTIONS, clean_questions
 
 # Blank question rows under the filled ones; "Add more rows" submits the page for three more.
@@ -147,16 +148,24 @@ def campaign_owners(*, include: int | None = None):
     return User.objects.filter(chosen).distinct().order_by("full_name", "id")
 
 
-class CampaignForm(forms.Form):
-    """Create or edit a campaign. After the first wave the audience fields come disabled."""
+def parse_emails(text: str) -> list[str]:
+    """The addresses in pasted text (one per line, or separated by commas, semicolons or
+    spaces, as a spreadsheet column or an e-mail header gives them), repeats dropped."""
+    seen: set[str] = set()
+    emails = []
+    for email in re.split(r"[\s,;]+", text or ""):
+        if email and email.lower() not in seen:
+            seen.add(email.lower())
+            emails.append(email)
+    return emails
 
-    AUDIENCE_FIELDS = (
-        "template_version",
-        "audience_kind",
-        "audience_segments",
-        "audience_product",
-        "audience_contacts",
-    )
+
+class CampaignForm(forms.Form):
+    """Create or edit a campaign. After the first wave the audience fields come disabled.
+
+    Chosen contacts are never offered as a list of every contact (that would decrypt every
+    name in the customer base): the contacts already chosen are listed to keep or untick,
+    and more are added by pasting e-mail addresses, matched like a CSV upload."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -179,10 +188,24 @@ class CampaignForm(forms.Form):
         help_text=_("For “Customers of a product”."),
     )
     audience_contacts = ContactChoiceField(
-        label=_("Contacts"),
+        label=_("Chosen contacts"),
         queryset=Contact.objects.none(),
         required=False,
-        help_text=_("For “Chosen contacts”: only contacts who agreed to surveys are listed. A CSV upload adds more."),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Untick a contact to take them out of the audience."),
+    )
+    audience_emails = forms.CharField(
+        label=_("Add contacts by e-mail"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=format_lazy(
+            _(
+                "For “Chosen contacts”: e-mail addresses, one per line or separated by commas, at most {rows}. "
+                "Each must belong to a contact who agreed to surveys and has not opted out. "
+                "A CSV upload on the campaign's page adds more."
+            ),
+            rows=MAX_IMPORT_ROWS,
+        ),
     )
     recurrence = forms.ChoiceField(label=_("Repeats"), choices=Campaign.Recurrence.choices)
     next_run_at = forms.DateTimeField(
@@ -216,21 +239,25 @@ class CampaignForm(forms.Form):
         )
         segments = set(customer_segments()) | set(campaign.audience_segments if campaign else [])
         self.fields["audience_segments"].choices = [(segment, segment) for segment in sorted(segments)]
-        contacts = Contact.objects.surveyable().filter(is_active=True)
-        if campaign is not None:
-            contacts = contacts | Contact.objects.filter(pk__in=campaign.audience_contacts.values("pk"))
-        self.fields["audience_contacts"].queryset = contacts.select_related("customer").order_by("customer__name", "id")
+        # Only the campaign's own contacts are choices: their names are the only ones decrypted,
+        # and a forged id of any other contact is refused.
+        chosen = campaign.audience_contacts.all() if campaign is not None else Contact.objects.none()
+        self.fields["audience_contacts"].queryset = chosen.select_related("customer").order_by("customer__name", "id")
+        self.has_chosen_contacts = campaign is not None and chosen.exists()
         self.fields["owner"].queryset = campaign_owners(include=campaign.owner_id if campaign else None)
         if time_zone:
             self.fields["next_run_at"].help_text = _("In the organisation's time zone (%(tz)s).") % {"tz": time_zone}
         if audience_locked:
-            for name in self.AUDIENCE_FIELDS:
+            for name in [*AUDIENCE_FIELDS, "audience_emails"]:
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Fixed: the first wave was sent with it.")
 
     SECTIONS = (
         (_("Campaign"), ("name", "description", "template_version", "owner")),
-        (_("Audience"), ("audience_kind", "audience_segments", "audience_product", "audience_contacts")),
+        (
+            _("Audience"),
+            ("audience_kind", "audience_segments", "audience_product", "audience_contacts", "audience_emails"),
+        ),
         (_("Schedule"), ("recurrence", "next_run_at", "close_after_days")),
         (
             _("Reminders and limits"),
@@ -239,16 +266,44 @@ class CampaignForm(forms.Form):
     )
 
     def sections(self) -> list[tuple[str, list]]:
-        """The fields grouped as the page shows them, each group a fieldset."""
-        return [(legend, [self[name] for name in names]) for legend, names in self.SECTIONS]
+        """The fields grouped as the page shows them, each group a fieldset (the chosen
+        contacts only when there are some)."""
+        hidden = set() if self.has_chosen_contacts else {"audience_contacts"}
+        return [(legend, [self[name] for name in names if name not in hidden]) for legend, names in self.SECTIONS]
 
+    def clean_audience_emails(self) -> list[str]:
+        emails = parse_emails(self.cleaned_data.get("audience_emails") or "")
+        if len(emails) > MAX_IMPORT_ROWS:
+            raise ValidationError(
+                _("Paste at most %(max)d addresses; upload a CSV file for more.") % {"max": MAX_IMPORT_ROWS}
+            )
+        return emails
 
-class CampaignFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Campaign.Status.choices, label=_("Status"), empty_label=_("All"))
-
-    class Meta:
-        model = Campaign
-        fields = ["status"]
+    def clean(self) -> dict[str, Any]:
+        """Turns the pasted addresses into contacts (as the CSV upload matches them) added to
+        the ones kept; `audience_contacts` is then the whole chosen list the service expects."""
+        data = super().clean()
+        emails = data.pop("audience_emails", None) or []
+        if not emails:
+            return data
+        if data.get("audience_kind") != Campaign.AudienceKind.CONTACTS:
+            self.add_error("audience_emails", _("Choose “Chosen contacts” as the audience to add contacts by e-mail."))
+            return data
+        matched, problems = match_emails(list(enumerate(emails, start=1)))
+        if problems:
+            self.add_error(
+                "audience_emails",
+                [
+                    _("%(email)s: %(problem)s") % {"email": emails[problem.row - 1], "problem": problem.message}
+                    for problem in problems
+                ],
+            )
+            return data
+        contacts = {contact.pk: contact for contact in data.get("audience_contacts") or []}
+        for contact in matched.values():
+            contacts.setdefault(contact.pk, contact)
+        data["audience_contacts"] = list(contacts.values())
+        return data
 
 
 class CancelForm(forms.Form):

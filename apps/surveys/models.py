@@ -19,6 +19,7 @@ from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.roles import Role
 from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
 from apps.core.exceptions import InvalidTransition
@@ -170,6 +171,17 @@ class Recurrence(models.TextChoices):
     YEARLY = "yearly", _("Yearly")
 
 
+# The shortest time between two runs of a recurrence, in days (a month from February 15,
+# the quarter February to April). Survey fatigue must stay below it, or a campaign's own
+# previous wave keeps every contact out of the next one.
+RECURRENCE_SHORTEST_GAP_DAYS: dict[str, int] = {
+    Recurrence.MONTHLY: 28,
+    Recurrence.QUARTERLY: 89,
+    Recurrence.YEARLY: 365,
+}
+DEFAULT_FATIGUE_DAYS = 30
+
+
 class AudienceKind(models.TextChoices):
     SEGMENTS = "segments", _("Customers in segments")
     PRODUCT = "product", _("Customers of a product")
@@ -229,7 +241,7 @@ class Campaign(TimeStampedModel):
     close_after_days = models.PositiveSmallIntegerField(_("closes after (days)"), default=21)
     fatigue_days = models.PositiveSmallIntegerField(
         _("skip contacts surveyed within (days)"),
-        default=30,
+        default=DEFAULT_FATIGUE_DAYS,
         help_text=_("Contacts invited by any campaign within this many days are not invited again."),
     )
     send_rate_per_minute = models.PositiveIntegerField(_("e-mails per minute"), default=600)
@@ -275,6 +287,35 @@ class Campaign(TimeStampedModel):
                 % {"name": self.name, "from": self.get_status_display(), "to": CampaignStatus(to).label}
             )
 
+    def can_be_changed_by(self, user) -> bool:
+        """The object rule: quality managers change any campaign, other managers only their own."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if not user.has_perm(MANAGE_PERMISSION):
+            return False
+        if user.is_superuser or user.has_role(Role.QUALITY_MANAGER):
+            return True
+        return self.owner_id == user.pk
+
+    @staticmethod
+    def fatigue_limit(recurrence: str) -> int | None:
+        """The largest `fatigue_days` a recurrence allows (below its shortest gap); None: no limit."""
+        gap = RECURRENCE_SHORTEST_GAP_DAYS.get(recurrence)
+        return None if gap is None else gap - 1
+
+    @property
+    def effective_fatigue_days(self) -> int:
+        """`fatigue_days`, capped by the recurrence for rows saved before the services checked it."""
+        limit = self.fatigue_limit(self.recurrence)
+        return self.fatigue_days if limit is None else min(self.fatigue_days, limit)
+
+    @property
+    def can_send_now(self) -> bool:
+        """A scheduled campaign may start early; an active one only if another wave will follow."""
+        return self.status == CampaignStatus.SCHEDULED or (
+            self.status == CampaignStatus.ACTIVE and self.recurrence != Recurrence.ONCE
+        )
+
 
 class WaveStatus(models.TextChoices):
     PREPARING = "preparing", _("Preparing invitations")
@@ -287,6 +328,14 @@ class Wave(TimeStampedModel):
     """One run of a campaign: the audience frozen into invitations, sent, open, then closed."""
 
     Status = WaveStatus
+
+    # A wave closes while still sending when its closing time comes first (the rest is skipped).
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.PREPARING: {Status.SENDING},
+        Status.SENDING: {Status.OPEN, Status.CLOSED},
+        Status.OPEN: {Status.CLOSED},
+        Status.CLOSED: set(),
+    }
 
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="waves")
     number = models.PositiveIntegerField(_("wave"))
@@ -315,6 +364,14 @@ class Wave(TimeStampedModel):
 
     def audit_label(self) -> str:
         return f"Survey campaign #{self.campaign_id} wave {self.number}"
+
+    def check_transition(self, to: str) -> None:
+        """Raise InvalidTransition unless TRANSITIONS allows the step."""
+        if to not in self.TRANSITIONS[self.status]:
+            raise InvalidTransition(
+                _("Wave %(number)d cannot go from %(from)s to %(to)s.")
+                % {"number": self.number, "from": self.get_status_display(), "to": WaveStatus(to).label}
+            )
 
 
 class InvitationStatus(models.TextChoices):
@@ -377,16 +434,38 @@ class Invitation(models.Model):
             self.token_hash = token_hash(self.token)
         super().save(*args, **kwargs)
 
+    @classmethod
+    def new(cls, **fields) -> Invitation:
+        """An unsaved invitation with a fresh nonce and its token hash, ready for bulk_create
+        (which skips save())."""
+        invitation = cls(nonce=new_nonce(), **fields)
+        invitation.token_hash = token_hash(invitation.token)
+        return invitation
+
     @property
     def token(self) -> str:
         return token_for_nonce(self.nonce)
+
+
+class DeliveryDetail(models.TextChoices):
+    """Why dispatch skipped a message: the value is stored in Delivery.detail, the label shown."""
+
+    CAMPAIGN_CANCELLED = "campaign cancelled", _("Campaign cancelled")
+    WAVE_CLOSED = "wave closed", _("The wave closed before it was sent")
+    ALREADY_ANSWERED = "already answered", _("Already answered")
+    CONTACT_ERASED = "contact erased", _("Contact erased")
+    OPTED_OUT = "opted out", _("Opted out of surveys")
+    NO_CONSENT = "no survey consent", _("No consent to surveys")
+    INACTIVE = "contact or customer inactive", _("Contact or customer inactive")
+    NO_EMAIL = "no e-mail address", _("No e-mail address")
 
 
 class Delivery(models.Model):
     """The delivery log: every invitation and reminder e-mail attempt with its outcome.
 
     `sequence` 0 is the invitation, 1..n the reminders; a partial unique constraint
-    makes "each e-mail is sent once" a database fact.
+    makes "each e-mail is sent once" a database fact. `detail` holds a DeliveryDetail
+    value for skipped messages, or the error's type and SMTP code for failed ones.
     """
 
     class Outcome(models.TextChoices):
@@ -414,6 +493,13 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation_id}/{self.sequence}: {self.outcome}"
+
+    @property
+    def detail_label(self) -> str:
+        """`detail` for people: the translated reason of a skip; an error's type and code as stored."""
+        if self.detail in DeliveryDetail.values:
+            return DeliveryDetail(self.detail).label
+        return self.detail
 
 
 class SurveyOptOut(models.Model):

@@ -1,8 +1,10 @@
 """The customer's survey pages under /s/<token>/: answer, thank-you, opt-out. No account.
 
-Plain HTML forms (no JavaScript needed), CSRF, honeypot and a rate limit per client address.
-Every way a link can be unusable (unknown, expired, closed, cancelled, already answered)
-gets the same page with status 404, so nobody learns whether a token ever existed.
+Plain HTML forms (no JavaScript needed), CSRF, honeypot and rate limits per client address
+and link. Every way a link can be unusable (unknown, expired, closed, cancelled, already
+answered) gets the same page with status 404, the opt-out pages are the same for every link,
+and the thank-you page only shows in the browser that has just answered, so nobody learns
+whether a token ever existed or was answered.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from apps.core.public import HoneypotFormMixin, rate_limited, too_many_requests
-from apps.surveys.models import SCALES, Question, QuestionKind
-from apps.surveys.services import responses as services
+from apps.surveys.models import SCALES, Question, QuestionKind, token_hash
+from apps.surveys.services import responses as response_services
 
-RATE_LIMIT = (20, 600)  # posts per client address per window (seconds); offices share one address
+# Posts per window (seconds): per client address and link, and per client address to unusable links.
+RATE_LIMIT = (20, 600)
 UNAVAILABLE_TEMPLATE = "surveys/public/unavailable.html"
+THANKS_SESSION_KEY = "surveys_answered"
+THANKS_REMEMBERED = 10  # links one browser answered that still show their thank-you page
 
 # What the ends of each scale mean, shown next to the first and last value.
 SCALE_ENDS = {
@@ -127,9 +132,28 @@ def unavailable(request):
     return render(request, UNAVAILABLE_TEMPLATE, status=404)
 
 
-def _limited(request, scope: str) -> bool:
+def _limited(request, scope: str, token: str) -> bool:
+    """Count one post for this client address and link. Keyed per link, so colleagues behind one
+    office address answering their own invitations never share a counter; the hash, so the
+    cache holds nothing a link could be rebuilt from."""
     limit, window = RATE_LIMIT
-    return rate_limited(request, scope=scope, limit=limit, window_seconds=window)
+    return rate_limited(request, scope=f"{scope}:{token_hash(token)}", limit=limit, window_seconds=window)
+
+
+def _unusable_post(request):
+    """A post to a link that cannot be answered. Counted per client address (scores of guessed
+    links come from one place, colleagues' valid answers never count), the neutral 404 until the
+    limit, then 429."""
+    limit, window = RATE_LIMIT
+    if rate_limited(request, scope="survey-unusable", limit=limit, window_seconds=window):
+        return too_many_requests(request)
+    return unavailable(request)
+
+
+def _mark_answered(request, token: str) -> None:
+    """Remember in this browser's session that it just answered `token`, for the thank-you page."""
+    answered = [value for value in request.session.get(THANKS_SESSION_KEY, []) if value != token_hash(token)]
+    request.session[THANKS_SESSION_KEY] = [*answered[-(THANKS_REMEMBERED - 1) :], token_hash(token)]
 
 
 class AnswerView(View):
@@ -139,10 +163,10 @@ class AnswerView(View):
 
     def dispatch(self, request, *args, **kwargs):
         try:
-            self.invitation = services.invitation_open_for_answers(token=kwargs["token"])
-        except services.SurveyUnavailable:
-            return unavailable(request)
-        self.questions = services.questions_of(self.invitation)
+            self.invitation = response_services.invitation_open_for_answers(token=kwargs["token"])
+        except response_services.SurveyUnavailable:
+            return _unusable_post(request) if request.method == "POST" else unavailable(request)
+        self.questions = response_services.questions_of(self.invitation)
         return super().dispatch(request, *args, **kwargs)
 
     def render_form(self, request, *, fields, honeypot, errors=(), status=200):
@@ -159,7 +183,7 @@ class AnswerView(View):
         return self.render_form(request, fields=_fields(self.questions), honeypot=SurveyHoneypotForm())
 
     def post(self, request, token):
-        if _limited(request, "survey-answer"):
+        if _limited(request, "survey-answer", token):
             return too_many_requests(request)
         honeypot = SurveyHoneypotForm(request.POST)
         if not honeypot.is_valid():
@@ -171,9 +195,9 @@ class AnswerView(View):
                 status=400,
             )
         try:
-            services.response_submit(token=token, answers=_answers(self.questions, request.POST))
-        except services.SurveyUnavailable:
-            return unavailable(request)
+            response_services.response_submit(token=token, answers=_answers(self.questions, request.POST))
+        except response_services.SurveyUnavailable:
+            return _unusable_post(request)
         except ValidationError as error:
             messages = error.message_dict
             return self.render_form(
@@ -183,37 +207,39 @@ class AnswerView(View):
                 errors=messages.get("__all__", []),
                 status=400,
             )
+        _mark_answered(request, token)
         return redirect("surveys_public:thanks", token=token)
 
 
 class ThanksView(View):
-    """The version's thank-you text, once the invitation is answered."""
+    """The version's thank-you text, only for the browser that has just answered this link (a
+    session mark set by the successful POST). Anyone else gets the neutral 404 of unknown links,
+    so the page never tells whether a link was answered."""
 
     def get(self, request, token):
-        invitation = services.invitation_for_token(token)
-        if invitation is None or invitation.responded_at is None:
+        if token_hash(token) not in request.session.get(THANKS_SESSION_KEY, []):
+            return unavailable(request)
+        invitation = response_services.invitation_for_token(token)
+        if invitation is None:
             return unavailable(request)
         return render(request, "surveys/public/thanks.html", {"version": invitation.campaign.template_version})
 
 
 class OptOutView(View):
-    """GET asks for confirmation, POST records it. Shows nothing about the contact."""
+    """GET asks for confirmation, POST records it. The same pages for every link, known or not,
+    so they never tell whether a link exists; the opt-out is only recorded for a known one."""
 
     template_name = "surveys/public/opt_out.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if services.invitation_for_token(kwargs["token"]) is None:
-            return unavailable(request)
-        return super().dispatch(request, *args, **kwargs)
-
     def get(self, request, token):
-        return render(request, self.template_name, {"done": False})
+        return render(request, self.template_name, {"done": False, "honeypot": SurveyHoneypotForm()})
 
     def post(self, request, token):
-        if _limited(request, "survey-opt-out"):
+        if _limited(request, "survey-opt-out", token):
             return too_many_requests(request)
-        try:
-            services.survey_opt_out(token=token)
-        except services.SurveyUnavailable:
-            return unavailable(request)
+        honeypot = SurveyHoneypotForm(request.POST)
+        if not honeypot.is_valid():
+            context = {"done": False, "honeypot": honeypot, "errors": honeypot.errors.get("website", [])}
+            return render(request, self.template_name, context, status=400)
+        response_services.survey_opt_out(token=token)
         return render(request, self.template_name, {"done": True})

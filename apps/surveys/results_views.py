@@ -18,11 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from apps.customers.models import Customer, Product
+from apps.customers.models import Product
+from apps.customers.selectors import customer_segments
 from apps.surveys.models import EXPORT_PERMISSION, VIEW_PERMISSION, Campaign, Wave
 from apps.surveys.selectors import results as selectors
 from apps.surveys.selectors.results import ResultFilters
-from apps.surveys.services import responses as services
+from apps.surveys.services import responses as response_services
 
 ALL = _("All")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -34,8 +35,10 @@ class ResultsFilterForm(forms.Form):
 
     campaign = forms.ModelChoiceField(queryset=Campaign.objects.none(), required=False, empty_label=ALL)
     wave = forms.ModelChoiceField(queryset=Wave.objects.none(), required=False, empty_label=ALL, label=_("Wave"))
-    date_from = forms.DateField(required=False, widget=DATE, label=_("Answered from"))
-    date_to = forms.DateField(required=False, widget=DATE, label=_("Answered until"))
+    # A period, not "answered from": the scores count answers submitted in it, the response rate
+    # invitations sent in it (the figures card says so when a period is chosen).
+    date_from = forms.DateField(required=False, widget=DATE, label=_("Period from"))
+    date_to = forms.DateField(required=False, widget=DATE, label=_("Period until"))
     segment = forms.ChoiceField(required=False, label=_("Segment"))
     product = forms.ModelChoiceField(
         queryset=Product.objects.order_by("name", "id"), required=False, empty_label=ALL, label=_("Product")
@@ -52,8 +55,7 @@ class ResultsFilterForm(forms.Form):
             del self.fields["campaign"]
             self.fields["wave"].queryset = Wave.objects.filter(campaign=campaign).order_by("number")
             self.fields["wave"].label_from_instance = lambda wave: _("Wave %(number)s") % {"number": wave.number}
-        segments = Customer.objects.exclude(segment="").order_by("segment").values_list("segment", flat=True).distinct()
-        self.fields["segment"].choices = [("", ALL), *((segment, segment) for segment in segments)]
+        self.fields["segment"].choices = [("", ALL), *((segment, segment) for segment in customer_segments())]
 
     def filters(self) -> ResultFilters:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
@@ -132,7 +134,7 @@ class CampaignExportView(PermissionRequiredMixin, View):
 
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
-        services.responses_export(campaign_id=campaign.pk, actor=request.user)
+        response_services.responses_export(campaign_id=campaign.pk, actor=request.user)
         response = StreamingHttpResponse(_csv_lines(selectors.export_rows(campaign)), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="survey-campaign-{campaign.pk}-responses.csv"'
         response["Cache-Control"] = "no-store"

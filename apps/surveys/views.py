@@ -1,15 +1,17 @@
 """Staff pages for questionnaires and campaigns. Thin: every write goes through a service.
 
 Reading needs the view permission (staff and auditors have it); writing needs
-MANAGE_PERMISSION for campaigns and TEMPLATE_PERMISSION for questionnaires. Anonymous
-users are sent to sign in, signed-in users without the permission get 403, on GET and
-POST alike; the services check again.
+MANAGE_PERMISSION for campaigns and TEMPLATE_PERMISSION for questionnaires, and changing
+an existing campaign also `Campaign.can_be_changed_by` (its owner or a quality manager).
+Anonymous users are sent to sign in, signed-in users without the permission get 403, on
+GET and POST alike; the services check again.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -25,8 +27,8 @@ from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
 from apps.core.views import SERVICE_ERRORS, add_service_error
+from apps.surveys.filters import CampaignFilter
 from apps.surveys.forms import (
-    CampaignFilter,
     CampaignForm,
     CancelForm,
     ContactImportForm,
@@ -45,20 +47,16 @@ from apps.surveys.models import (
     SurveyTemplate,
     TemplateVersion,
 )
-from apps.surveys.selectors.progress import campaign_progress, rate_of, waves_with_progress
+from apps.surveys.selectors.progress import campaign_progress, format_rate, rate_of, waves_with_progress
 from apps.surveys.services import campaigns as campaign_services
 from apps.surveys.services import templates as template_services
 
-TEMPLATE_VIEW_PERMISSION = "surveys.view_surveytemplate"
+TEMPLATE_VIEW_PERMISSION = f"{SurveyTemplate._meta.app_label}.{get_permission_codename('view', SurveyTemplate._meta)}"
 QUESTIONS_PREFIX = "questions"
 DELIVERIES_PER_PAGE = 25
 # The page polls while something can still move; a finished campaign's numbers are final.
 LIVE_STATUSES = {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE}
 POLL_SECONDS = 5
-
-
-def format_rate(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f} %"
 
 
 class PostOnlyView(PermissionRequiredMixin, View):
@@ -249,6 +247,14 @@ class CampaignMixin:
         )
         return self.campaign
 
+    def load_campaign_to_change(self) -> Campaign:
+        """The campaign, or 403 unless the user may change it (its owner or a quality manager):
+        holding the capability is not enough to change someone else's campaign."""
+        campaign = self.load_campaign()
+        if not campaign.can_be_changed_by(self.request.user):
+            raise PermissionDenied
+        return campaign
+
 
 def _campaign_initial(campaign: Campaign) -> dict:
     return {
@@ -305,7 +311,7 @@ class CampaignEditView(PermissionRequiredMixin, CampaignMixin, View):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and self.has_permission():
-            self.load_campaign()
+            self.load_campaign_to_change()
             if self.campaign.status in campaign_services.FINAL_STATUSES:
                 messages.error(request, _("A finished or cancelled campaign can no longer be changed."))
                 return redirect("surveys:campaign_detail", pk=self.campaign.pk)
@@ -349,7 +355,7 @@ class CampaignDetailView(PermissionRequiredMixin, CampaignMixin, TemplateView):
     def get_context_data(self, **kwargs):
         campaign = self.load_campaign()
         status = campaign.status
-        manage = campaign_services.may_manage(self.request.user)
+        manage = campaign.can_be_changed_by(self.request.user)
         waves = list(waves_with_progress(campaign.pk))
         for wave in waves:
             wave.rate_display = format_rate(rate_of(wave))
@@ -374,11 +380,7 @@ class CampaignDetailView(PermissionRequiredMixin, CampaignMixin, TemplateView):
                 "schedule": manage and status == CampaignStatus.DRAFT,
                 "unschedule": manage and status == CampaignStatus.SCHEDULED,
                 "cancel": manage and CampaignStatus.CANCELLED in Campaign.TRANSITIONS[status],
-                "send_now": manage
-                and (
-                    status == CampaignStatus.SCHEDULED
-                    or (status == CampaignStatus.ACTIVE and campaign.recurrence != Recurrence.ONCE)
-                ),
+                "send_now": manage and campaign.can_send_now,
                 "import": manage and campaign_services.audience_editable(campaign),
             },
             "cancel_form": CancelForm(),
@@ -409,7 +411,7 @@ class CampaignActionView(CampaignMixin, PostOnlyView):
         raise NotImplementedError
 
     def post(self, request, pk):
-        self.load_campaign()
+        self.load_campaign_to_change()
         try:
             self.perform(request)
         except SERVICE_ERRORS as error:
@@ -462,11 +464,11 @@ class CampaignImportView(PermissionRequiredMixin, CampaignMixin, View):
         return render(self.request, self.template_name, {"form": form, "campaign": self.campaign, "result": result})
 
     def get(self, request, pk):
-        self.load_campaign()
+        self.load_campaign_to_change()
         return self.page(ContactImportForm())
 
     def post(self, request, pk):
-        self.load_campaign()
+        self.load_campaign_to_change()
         form = ContactImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self.page(form)

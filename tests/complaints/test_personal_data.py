@@ -127,3 +127,26 @@ def test_retention_erases_finished_complaints_unchanged_for_the_period(make, set
     entry = AuditEntry.objects.for_object(old_closed).get(action=AuditEntry.Action.ERASE)
     assert entry.actor_kind == AuditEntry.ActorKind.SYSTEM
     assert "Retention" in entry.reason
+
+
+def test_erasing_a_contact_erases_their_complaints_and_feedback(make, quality_manager):
+    from apps.customers import services as customer_services
+    from apps.feedback import services as feedback_services
+    from tests.customers.factories import ContactFactory
+
+    contact = ContactFactory()
+    complaint = make(contact=contact, description=SECRET_TEXT)
+    feedback = feedback_services.feedback_record(
+        actor=quality_manager, channel="phone", text=SECRET_TEXT, customer=contact.customer, contact=contact
+    )
+    other = make(description="Someone else's complaint")
+
+    customer_services.contact_erase(contact_id=contact.pk, actor=quality_manager, reason="Asked by the person")
+
+    complaint.refresh_from_db()
+    feedback.refresh_from_db()
+    assert complaint.erased_at is not None
+    assert complaint.description == ""
+    assert feedback.erased_at is not None
+    assert feedback.text == ""
+    assert Complaint.objects.get(pk=other.pk).erased_at is None

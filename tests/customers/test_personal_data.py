@@ -195,3 +195,94 @@ def test_customer_changes_are_audited_field_by_field(customer, quality_manager):
     entry = AuditEntry.objects.for_object(Customer.objects.get(pk=customer.pk)).get(action=AuditEntry.Action.UPDATE)
     assert entry.changes == {"segment": ["Logistics", "Retail"]}
     assert entry.reason == "re-segmented"
+
+
+# --- what other apps hold (apps.core.personal_data) ------------------------------------------
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """The registries emptied for one test, so only the callbacks it registers run."""
+    from apps.core import personal_data
+
+    monkeypatch.setattr(personal_data, "_erasers", {})
+    monkeypatch.setattr(personal_data, "_exporters", {})
+    return personal_data
+
+
+def test_erasure_runs_every_registered_eraser_in_its_transaction(contact, quality_manager, registry):
+    from django.db import transaction
+
+    calls = []
+
+    def eraser(*, contact_id, actor):
+        calls.append((contact_id, actor, Contact.objects.get(pk=contact_id).erased_at is not None))
+        assert transaction.get_connection().in_atomic_block
+
+    registry.register_eraser(eraser)
+    registry.register_eraser(eraser)  # registering twice (ready() run again) runs it once
+
+    services.contact_erase(contact_id=contact.pk, actor=quality_manager, reason="request")
+
+    assert calls == [(contact.pk, quality_manager, True)]
+
+
+def test_a_failing_eraser_rolls_the_whole_erasure_back(contact, quality_manager, registry):
+    def eraser(*, contact_id, actor):
+        raise RuntimeError("storage unavailable")
+
+    registry.register_eraser(eraser)
+    with pytest.raises(RuntimeError):
+        services.contact_erase(contact_id=contact.pk, actor=quality_manager, reason="request")
+    assert Contact.objects.get(pk=contact.pk).erased_at is None
+
+
+def test_export_adds_every_registered_section(contact, registry):
+    def exporter(*, contact_id):
+        return {"widgets": [contact_id]}
+
+    registry.register_exporter(exporter)
+    export = services.contact_export(contact=Contact.objects.get(pk=contact.pk))
+    assert export["widgets"] == [contact.pk]
+
+
+def _answered_survey(contact, text: str):
+    from tests.surveys.test_responses import make_invitation, make_wave, submit
+
+    invitation = make_invitation(make_wave(), contact=contact)
+    return submit(invitation, nps=4, csat=2, text=text)
+
+
+def test_subject_access_export_includes_the_survey_responses(contact, quality_manager):
+    response = _answered_survey(contact, "The driver was late twice")
+
+    data = services.contact_export_recorded(contact_id=contact.pk, actor=quality_manager)
+
+    [item] = data["survey_responses"]
+    assert item["campaign"] == response.campaign.name
+    assert item["submitted_at"] == response.submitted_at.isoformat()
+    assert {a["kind"]: a["score"] for a in item["answers"] if a["score"] is not None} == {"nps": 4, "csat": 2}
+    assert item["text_answers"] == [
+        {"question": "Anything else you would like to tell us?", "text": "The driver was late twice"}
+    ]
+    assert [i["campaign"] for i in data["survey_invitations"]] == [response.campaign.name]
+    assert data["survey_opt_out_at"] is None
+    secrets = (response.invitation.token, response.invitation.nonce, response.invitation.token_hash)
+    assert not any(secret in str(data) for secret in secrets)
+
+
+def test_erasure_shreds_the_survey_free_text_and_the_export_no_longer_holds_it(contact, quality_manager):
+    from apps.surveys.models import Response
+
+    response = _answered_survey(contact, "The driver was late twice")
+
+    services.contact_erase(contact_id=contact.pk, actor=quality_manager, reason="Art. 17 request")
+
+    stored = Response.objects.get(pk=response.pk)
+    assert (stored.comments_ct, stored.data_key) == ("", "")
+    assert stored.erased_at is not None
+    data = services.contact_export(contact=Contact.objects.get(pk=contact.pk))
+    [item] = data["survey_responses"]
+    assert item["text_answers"] == []
+    assert item["erased_at"] is not None
+    assert "driver" not in str(data)

@@ -40,6 +40,12 @@ def test_customer_answers_with_the_keyboard_only(open_page: Callable[..., Page])
     page = open_page({"width": 390, "height": 844})  # a phone
     page.goto(f"/s/{invitation.token}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("How are we doing?")
+    # Every scale value is a target big enough to tap (44 px, WCAG 2.5.5), even "0" and "1".
+    for label in page.locator("label.survey-scale-option").all()[:3]:
+        box = label.bounding_box()
+        assert box is not None
+        assert box["width"] >= 44
+        assert box["height"] >= 44
 
     # Sending without the required answers shows the errors next to the questions.
     _tab_until(page, lambda element: element["tag"] == "BUTTON")
@@ -96,3 +102,23 @@ def test_customer_answers_with_the_keyboard_only(open_page: Callable[..., Page])
 
     page.goto(f"/s/{invitation.token}/")  # the link is used up: the neutral page
     expect(page.get_by_test_id("survey-unavailable")).to_be_visible()
+
+    # Another browser holding the link learns nothing: its thank-you page is the neutral one.
+    elsewhere = open_page()
+    elsewhere.goto(f"/s/{invitation.token}/thanks/")
+    expect(elsewhere.get_by_test_id("survey-unavailable")).to_be_visible()
+
+
+def test_customer_opts_out_with_the_keyboard(open_page: Callable[..., Page]) -> None:
+    from apps.surveys.models import SurveyOptOut
+
+    invitation = make_invitation(make_wave())
+    page = open_page({"width": 390, "height": 844})
+    page.goto(f"/s/{invitation.token}/opt-out/")
+    focused = []
+    _tab_until(page, lambda element: focused.append(element) or element["tag"] == "BUTTON")
+    assert "website" not in [element["name"] for element in focused]  # the honeypot is out of the tab order
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_test_id("opt-out-done")).to_be_visible()
+    assert SurveyOptOut.objects.get().contact_id == invitation.contact_id

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.roles import Role
 from apps.surveys import views
 from apps.surveys.models import Campaign, Invitation, SurveyTemplate, Wave
 from tests.customers.factories import ContactFactory, CustomerFactory
 from tests.factories import UserFactory
-from tests.surveys.factories import CampaignFactory
+from tests.surveys.factories import CampaignFactory, TemplateVersionFactory
 
 # Transactional: the live server's own connection sees only committed rows.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -106,3 +107,45 @@ def test_campaign_page_counts_follow_the_job_while_it_runs(
     expect(progress.locator("[data-progress-key=sent]")).to_have_text("4")
     expect(progress.locator("[data-progress-key=responded]")).to_have_text("1")
     expect(progress.locator("[data-progress-key=response_rate]")).to_have_text(re.compile(r"^25\.0 %$"))
+
+
+@pytest.fixture
+def page_without_javascript(browser: Browser, live_server: Any) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server.url, locale="en-US", java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_manager_chooses_contacts_by_pasting_addresses_without_javascript(
+    page_without_javascript: Page, sign_in: Callable[..., None]
+) -> None:
+    page = page_without_javascript
+    manager = UserFactory(email="qm@example.com", full_name="Quinn Manager", role=Role.QUALITY_MANAGER)
+    customer = CustomerFactory(name="Acme Logistics")
+    ContactFactory(customer=customer, name="Paula Pasted", email="paula@example.com", survey_consent=True)
+    ContactFactory(customer=customer, name="Nora Notchosen", email="nora@example.com", survey_consent=True)
+    version = TemplateVersionFactory()
+    sign_in(page, manager.email)
+
+    page.goto(f"/surveys/campaigns/new/?template={version.template_id}")
+    # Nobody's name is offered: the addresses are typed or pasted.
+    expect(page.get_by_text("Nora Notchosen")).to_have_count(0)
+    page.get_by_label(re.compile(r"^Name")).fill("Key accounts")
+    page.get_by_role("group", name="Audience", exact=True).get_by_label("Chosen contacts (list or CSV upload)").check()
+    page.get_by_label("Add contacts by e-mail").fill("paula@example.com\nnobody@example.com")
+    _submit(page, "Create draft")
+    expect(page.get_by_text("nobody@example.com: No contact has this e-mail address.")).to_be_visible()
+    page.get_by_label("Add contacts by e-mail").fill("paula@example.com")
+    _submit(page, "Create draft")
+    expect(page.get_by_test_id("audience")).to_have_text("1 chosen contact")
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    expect(page.get_by_label("Paula Pasted (Acme Logistics)")).to_be_checked()
+    expect(page.get_by_text("Nora Notchosen")).to_have_count(0)
+    page.get_by_label("Add contacts by e-mail").fill("nora@example.com")
+    page.get_by_label("Paula Pasted (Acme Logistics)").uncheck()
+    _submit(page, "Save campaign")
+    expect(page.get_by_test_id("audience")).to_have_text("1 chosen contact")
+    campaign = Campaign.objects.get()
+    assert [contact.name for contact in campaign.audience_contacts.all()] == ["Nora Notchosen"]

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from io import BytesIO
+from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,6 +14,7 @@ from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
 from apps.surveys.models import MANAGE_PERMISSION, Campaign, SurveyOptOut, Wave
 from apps.surveys.services import campaigns as services
+from apps.surveys.services import dispatch
 from apps.surveys.services.templates import template_set_active
 from tests.customers.factories import ContactFactory, CustomerFactory, ProductFactory
 from tests.surveys.factories import CampaignFactory, TemplateVersionFactory
@@ -94,6 +96,80 @@ def test_staff_without_the_capability_and_auditors_run_no_campaign(personas, ver
     assert Campaign.objects.get().status == Status.DRAFT
 
 
+# Who may change which campaign -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("persona", "owner", "allowed"),
+    [
+        ("quality_manager", "quality_manager", True),
+        ("quality_manager", "campaign_staff", True),
+        ("campaign_staff", "campaign_staff", True),
+        ("campaign_staff", "quality_manager", False),
+        ("staff", "staff", False),
+        ("auditor", "quality_manager", False),
+        ("anonymous", "quality_manager", False),
+    ],
+)
+def test_campaigns_are_changed_by_their_owner_or_a_quality_manager(request, persona, owner, allowed):
+    campaign = CampaignFactory(owner=request.getfixturevalue(owner))
+    assert campaign.can_be_changed_by(request.getfixturevalue(persona)) is allowed
+
+
+def test_a_deactivated_owner_changes_nothing(campaign_staff):
+    campaign = CampaignFactory(owner=campaign_staff)
+    campaign_staff.is_active = False
+    assert not campaign.can_be_changed_by(campaign_staff)
+
+
+def _owned_by_the_manager_calls(campaign_id: int):
+    return {
+        "update": lambda user: services.campaign_update(campaign_id=campaign_id, actor=user, name="Mine now"),
+        "schedule": lambda user: services.campaign_schedule(campaign_id=campaign_id, actor=user),
+        "unschedule": lambda user: services.campaign_unschedule(campaign_id=campaign_id, actor=user),
+        "cancel": lambda user: services.campaign_cancel(campaign_id=campaign_id, actor=user, reason="Not mine"),
+        "import": lambda user: services.campaign_import_contacts(
+            campaign_id=campaign_id, actor=user, file=csv_file("email", "x@example.com")
+        ),
+        "send-now": lambda user: dispatch.campaign_send_now(campaign_id=campaign_id, actor=user),
+    }
+
+
+@pytest.mark.parametrize("call", ["update", "schedule", "unschedule", "cancel", "import", "send-now"])
+@pytest.mark.parametrize(("persona", "allowed"), [("campaign_staff", False), ("quality_manager", True)])
+def test_staff_running_campaigns_change_only_their_own(request, quality_manager, call, persona, allowed):
+    status = Status.DRAFT if call in ("update", "schedule", "import") else Status.SCHEDULED
+    campaign = CampaignFactory(status=status, owner=quality_manager, next_run_at=later())
+    consenting("x@example.com")
+    user = request.getfixturevalue(persona)
+    run = _owned_by_the_manager_calls(campaign.pk)[call]
+    with mock.patch("apps.surveys.tasks.tick_task.delay"):
+        if allowed:
+            run(user)
+        else:
+            with pytest.raises(PermissionDenied):
+                run(user)
+    assert AuditEntry.objects.for_object(campaign).exists() is allowed
+
+
+@pytest.mark.parametrize(
+    ("status", "recurrence", "can"),
+    [
+        (Status.DRAFT, "monthly", False),
+        (Status.SCHEDULED, "once", True),
+        (Status.ACTIVE, "once", False),
+        (Status.ACTIVE, "quarterly", True),
+        (Status.COMPLETED, "once", False),
+        (Status.CANCELLED, "yearly", False),
+    ],
+)
+def test_only_scheduled_and_active_recurring_campaigns_can_be_sent_now(status, recurrence, can):
+    assert Campaign(status=status, recurrence=recurrence).can_send_now is can
+
+
+# Validation -----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -114,6 +190,47 @@ def test_invalid_fields_are_refused_on_their_field(quality_manager, version, ove
         make(quality_manager, version, **overrides)
     assert field in error.value.message_dict
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "fatigue_days", "accepted"),
+    [
+        ("monthly", 30, False),  # the default: February 15 to March 15 is only 28 days
+        ("monthly", 28, False),
+        ("monthly", 27, True),
+        ("quarterly", 89, False),
+        ("quarterly", 88, True),
+        ("yearly", 365, False),
+        ("yearly", 364, True),
+        ("once", 365, True),
+    ],
+)
+def test_fatigue_must_be_shorter_than_the_recurrences_shortest_gap(
+    quality_manager, version, recurrence, fatigue_days, accepted
+):
+    if accepted:
+        assert make(quality_manager, version, recurrence=recurrence, fatigue_days=fatigue_days).pk
+        return
+    with pytest.raises(ValidationError) as error:
+        make(quality_manager, version, recurrence=recurrence, fatigue_days=fatigue_days)
+    (message,) = error.value.message_dict["fatigue_days"]
+    assert f"at most {Campaign.fatigue_limit(recurrence)} days" in message
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize(("recurrence", "expected"), [("monthly", 27), ("quarterly", 30), ("once", 30)])
+def test_the_default_fatigue_fits_the_recurrence(quality_manager, version, recurrence, expected):
+    assert make(quality_manager, version, recurrence=recurrence).fatigue_days == expected
+
+
+def test_making_a_campaign_monthly_checks_its_fatigue(quality_manager, version):
+    campaign = make(quality_manager, version, recurrence="quarterly", fatigue_days=30)
+    with pytest.raises(ValidationError) as error:
+        services.campaign_update(campaign_id=campaign.pk, actor=quality_manager, recurrence="monthly")
+    assert "fatigue_days" in error.value.message_dict
+    services.campaign_update(campaign_id=campaign.pk, actor=quality_manager, recurrence="monthly", fatigue_days=20)
+    campaign.refresh_from_db()
+    assert (campaign.recurrence, campaign.fatigue_days) == ("monthly", 20)
 
 
 def test_owner_must_be_allowed_to_run_campaigns(quality_manager, staff, version):
@@ -208,6 +325,27 @@ def test_running_one_off_campaign_gets_no_second_send_time(quality_manager):
     assert "sent once" in error.value.message_dict["next_run_at"][0]
     services.campaign_update(campaign_id=campaign.pk, actor=quality_manager, recurrence="yearly", next_run_at=later())
     assert Campaign.objects.get(pk=campaign.pk).recurrence == "yearly"
+
+
+def test_an_active_campaign_made_recurring_needs_its_next_send_time(quality_manager):
+    # A one-off campaign that has sent has no next run: made recurring without one, it would
+    # never send again nor ever complete.
+    campaign = CampaignFactory(status=Status.ACTIVE, next_run_at=None, recurrence="once")
+    with pytest.raises(ValidationError) as error:
+        services.campaign_update(campaign_id=campaign.pk, actor=quality_manager, recurrence="quarterly")
+    assert "next_run_at" in error.value.message_dict
+    with pytest.raises(ValidationError):
+        services.campaign_update(
+            campaign_id=campaign.pk,
+            actor=quality_manager,
+            recurrence="quarterly",
+            next_run_at=timezone.now() - timedelta(hours=1),
+        )
+    assert Campaign.objects.get(pk=campaign.pk).recurrence == "once"
+    services.campaign_update(
+        campaign_id=campaign.pk, actor=quality_manager, recurrence="quarterly", next_run_at=later()
+    )
+    assert Campaign.objects.due(later(days=3)).filter(pk=campaign.pk).exists()
 
 
 def test_update_refuses_unknown_fields(quality_manager):

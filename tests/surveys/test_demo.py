@@ -3,16 +3,19 @@
 import json
 from datetime import timedelta
 
-from django.db.models import Count, F, Q
+from django.conf import settings
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from apps.accounts.roles import Role
 from apps.audit.services import verify_chain
 from apps.customers import demo as customers_demo
+from apps.feedback.models import Feedback, FeedbackChannel
 from apps.surveys import demo
 from apps.surveys.models import (
     Answer,
     Campaign,
+    Delivery,
     Invitation,
     Response,
     SurveyTemplate,
@@ -20,7 +23,7 @@ from apps.surveys.models import (
     token_for_nonce,
     token_hash,
 )
-from apps.surveys.selectors.progress import campaign_progress, wave_progress
+from apps.surveys.selectors.progress import campaign_progress, waves_with_progress
 
 
 def test_demo_surveys_are_realistic_consistent_and_load_once(personas, django_assert_max_num_queries):
@@ -72,10 +75,10 @@ def test_demo_surveys_are_realistic_consistent_and_load_once(personas, django_as
     assert all(text not in with_comment[0].comments_ct for text in comment.values())
 
     # Every closed wave rests on enough answers for the results not to carry a "too few" warning.
-    assert all(wave_progress(wave.pk)["responded"] >= 30 for wave in waves[:2])
+    responded = {wave.number: wave.responded for wave in waves_with_progress(relationship.pk)}
+    assert all(responded[number] >= 30 for number in (1, 2))
     progress = campaign_progress(relationship.pk)
     assert progress["failed"] > 0
-    assert progress["skipped"] > 0
     assert progress["reminded"] > 0
     assert 0.4 <= progress["response_rate"] <= 0.7
 
@@ -85,4 +88,41 @@ def test_demo_surveys_are_realistic_consistent_and_load_once(personas, django_as
     assert not Answer.objects.exclude(campaign_id=F("response__campaign_id")).exists()
     assert not Answer.objects.exclude(submitted_at=F("response__submitted_at")).exists()
     assert not Invitation.objects.filter(response__isnull=False, responded_at__isnull=True).exists()
+    assert verify_chain().ok
+
+
+def test_demo_skips_nobody_for_fatigue_and_follows_up_every_low_score(personas):
+    users = {
+        Role.QUALITY_MANAGER: personas["quality_manager"],
+        Role.STAFF: personas["staff"],
+        Role.AUDITOR: personas["auditor"],
+    }
+    customers_demo.load(users)
+    demo.load(users)
+
+    # Dispatch skips for fatigue only when another campaign surveyed the contact; the demo has none.
+    assert not Invitation.objects.filter(status=Invitation.Status.SKIPPED).exists()
+    assert not Delivery.objects.filter(outcome=Delivery.Outcome.SKIPPED).exists()
+
+    # What response_submit does: a low NPS or CSAT brings follow-up feedback to call back.
+    lowest = Response.objects.annotate(
+        nps=Min("answers__score", filter=Q(answers__kind="nps")),
+        csat=Min("answers__score", filter=Q(answers__kind="csat")),
+    )
+    low = Q(nps__lte=settings.SURVEY_FOLLOW_UP_NPS_MAX) | Q(csat__lte=settings.SURVEY_FOLLOW_UP_CSAT_MAX)
+    low_responses = list(lowest.filter(low).select_related("follow_up", "invitation"))
+    assert len(low_responses) >= 20
+    assert all(response.follow_up is not None for response in low_responses)
+    assert not lowest.exclude(low).filter(follow_up__isnull=False).exists()
+    follow_ups = Feedback.objects.filter(survey_response__isnull=False)
+    assert follow_ups.count() == len(low_responses)
+    assert set(follow_ups.values_list("channel", "call_back", "sentiment")) == {
+        (FeedbackChannel.SURVEY, True, "negative")
+    }
+    sample = low_responses[0]
+    assert sample.follow_up.customer_id == sample.customer_id
+    assert sample.follow_up.contact_id == sample.invitation.contact_id
+    assert sample.follow_up.owner_id == personas["quality_manager"].pk
+    assert "Low score in survey campaign" in sample.follow_up.text
+    assert sample.follow_up.created_at == sample.submitted_at
     assert verify_chain().ok

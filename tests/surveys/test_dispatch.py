@@ -1,5 +1,6 @@
 """The dispatch engine in-process: send now, claiming, preparing, sending, window, reminders, closing."""
 
+import contextlib
 import re
 import smtplib
 import threading
@@ -15,13 +16,18 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 from django.urls import resolve
 from django.utils import timezone
+from django.utils.functional import Promise
 
+from apps.accounts.models import User
+from apps.accounts.services import user_set_capabilities
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import InvalidTransition
 from apps.customers import services as customers
 from apps.surveys.models import (
+    MANAGE_PERMISSION,
     Campaign,
     Delivery,
+    DeliveryDetail,
     Invitation,
     SurveyOptOut,
     Wave,
@@ -35,6 +41,13 @@ from tests.surveys.factories import CampaignFactory
 pytestmark = pytest.mark.django_db
 Status = Campaign.Status
 BERLIN_WINTER_NOON = datetime(2026, 1, 15, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def campaign_staff(other_staff, quality_manager):
+    """A staff member given the "run survey campaigns" capability on the People page."""
+    user_set_capabilities(user_id=other_staff.pk, permissions={MANAGE_PERMISSION}, actor=quality_manager)
+    return User.objects.get(pk=other_staff.pk)
 
 
 def _entries(obj, action=None):
@@ -106,6 +119,28 @@ def test_send_now_needs_the_manage_permission(request, persona):
     campaign = CampaignFactory()
     with pytest.raises(PermissionDenied):
         dispatch.campaign_send_now(campaign_id=campaign.pk, actor=actor)
+
+
+@pytest.mark.parametrize(
+    ("owner", "actor", "allowed"),
+    [
+        ("campaign_staff", "campaign_staff", True),
+        ("quality_manager", "campaign_staff", False),
+        ("campaign_staff", "quality_manager", True),
+    ],
+)
+def test_send_now_is_for_the_owner_and_quality_managers(request, owner, actor, allowed):
+    campaign = CampaignFactory(owner=request.getfixturevalue(owner))
+    user = request.getfixturevalue(actor)
+    with mock.patch("apps.surveys.tasks.tick_task.delay"):
+        if allowed:
+            dispatch.campaign_send_now(campaign_id=campaign.pk, actor=user)
+        else:
+            with pytest.raises(PermissionDenied):
+                dispatch.campaign_send_now(campaign_id=campaign.pk, actor=user)
+    campaign.refresh_from_db()
+    assert (campaign.next_run_at <= timezone.now()) is allowed
+    assert _entries(campaign).exists() is allowed
 
 
 # Claiming -----------------------------------------------------------------------------
@@ -273,6 +308,13 @@ def test_preparing_creates_one_invitation_per_audience_contact_with_a_working_to
     assert transition.changes["status"] == ["preparing", "sending"]
 
 
+def test_a_new_invitation_carries_the_hash_of_its_own_token():
+    first, second = Invitation.new(), Invitation.new()
+    assert first.nonce != second.nonce
+    assert first.token_hash == token_hash(first.token)
+    assert first.token != second.token
+
+
 def test_product_campaign_invitations_carry_the_product():
     campaign = _due_campaign(for_product=True)
     customer = CustomerFactory()
@@ -304,6 +346,88 @@ def test_stuck_preparations_are_queued_again():
         assert dispatch.waves_restart_preparing() == [wave.pk]
     delay.assert_called_once_with(wave.pk)
     assert fresh.pk != wave.pk
+
+
+def _local(*args) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+
+
+def _run_wave(campaign: Campaign, now: datetime) -> Wave:
+    """Claim and prepare the campaign's due wave at `now`, its invitations then counted as sent."""
+    with mock.patch("apps.surveys.tasks.prepare_wave_task.delay"):
+        wave = dispatch.campaign_claim(campaign_id=campaign.pk, now=now)
+    dispatch.wave_prepare(wave_id=wave.pk, now=now)
+    Invitation.objects.filter(wave=wave).update(status=Invitation.Status.SENT, sent_at=now)
+    return wave
+
+
+@pytest.mark.parametrize("late_by", [timedelta(minutes=1), timedelta(days=2)], ids=["on-time", "claimed-late"])
+def test_a_monthly_campaign_with_the_default_fatigue_invites_its_contacts_every_month(settings, late_by):
+    # February 15 to March 15 is 28 days, less than the default fatigue of 30 days: the
+    # campaign's own February wave must not keep its contacts out of March, even when the
+    # February wave was claimed and prepared two days late.
+    settings.TIME_ZONE = "Europe/Berlin"
+    contact = make_contact(CustomerFactory(segment="Enterprise"))
+    february = _local(2026, 2, 15, 9, 0)
+    campaign = CampaignFactory(recurrence="monthly", next_run_at=february)
+    assert campaign.fatigue_days == 30
+    first = _run_wave(campaign, february + late_by)
+    campaign.refresh_from_db()
+    assert campaign.next_run_at == _local(2026, 3, 15, 9, 0)
+    second = _run_wave(campaign, campaign.next_run_at + timedelta(minutes=1))
+    assert list(first.invitations.values_list("contact_id", flat=True)) == [contact.pk]
+    assert list(second.invitations.values_list("contact_id", flat=True)) == [contact.pk]
+
+
+def test_fatigue_is_measured_back_from_the_waves_scheduled_time(settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    recent, earlier = (make_contact(CustomerFactory(segment="Enterprise")) for _ in range(2))
+    other = CampaignFactory(audience_kind="contacts", audience_segments=[], next_run_at=_local(2026, 3, 1, 9, 0))
+    other.audience_contacts.add(recent)
+    _run_wave(other, _local(2026, 3, 1, 9, 1))
+    older = CampaignFactory(audience_kind="contacts", audience_segments=[], next_run_at=_local(2026, 2, 1, 9, 0))
+    older.audience_contacts.add(earlier)
+    _run_wave(older, _local(2026, 2, 1, 9, 1))
+    campaign = CampaignFactory(fatigue_days=20, next_run_at=_local(2026, 3, 10, 9, 0))
+    # Prepared long after its scheduled time: the window still ends on March 10.
+    wave = _run_wave(campaign, _local(2026, 4, 2, 9, 0))
+    assert set(wave.invitations.values_list("contact_id", flat=True)) == {earlier.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_campaigns_preparing_at_once_do_not_both_invite_a_contact_within_fatigue():
+    contact = make_contact(CustomerFactory(segment="Enterprise"))
+    waves = []
+    for _ in range(2):
+        with mock.patch("apps.surveys.tasks.prepare_wave_task.delay"):
+            waves.append(dispatch.campaign_claim(campaign_id=_due_campaign(fatigue_days=30).pk))
+    barrier = threading.Barrier(2)
+    real_new_invitations = dispatch._new_invitations
+
+    def new_invitations_after_the_other_read(wave, rows, product_id):
+        # Both transactions have read their audience before either inserts, unless they take turns.
+        made = list(real_new_invitations(wave, rows, product_id))
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=3)
+        yield from made
+
+    def prepare(wave_id):
+        try:
+            dispatch.wave_prepare(wave_id=wave_id)
+        finally:
+            connection.close()
+
+    with (
+        mock.patch.object(dispatch, "_new_invitations", new_invitations_after_the_other_read),
+        mock.patch.object(dispatch, "wave_plan_sends"),
+    ):
+        threads = [threading.Thread(target=prepare, args=(wave.pk,)) for wave in waves]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert Invitation.objects.filter(contact=contact).count() == 1
+    assert Wave.objects.filter(status=Wave.Status.SENDING).count() == 2
 
 
 # Sending ------------------------------------------------------------------------------
@@ -596,6 +720,29 @@ def test_reminders_go_to_those_who_did_not_answer_at_most_max_and_interval_apart
 
 
 @pytest.mark.usefixtures("open_window")
+def test_a_reminder_whose_invitation_is_answered_after_the_claim_is_skipped():
+    wave, sent_at = _sent_wave(1)
+    invitation = wave.invitations.get()
+    real_claim = dispatch._claim_reminders
+
+    def claim_then_answer(wave_id, limit, now):
+        ids = real_claim(wave_id, limit, now)
+        Invitation.objects.filter(pk__in=ids).update(responded_at=now)
+        return ids
+
+    with mock.patch.object(dispatch, "_claim_reminders", claim_then_answer):
+        result = dispatch.wave_send_reminders(wave_id=wave.pk, limit=10, now=sent_at + timedelta(days=7.1))
+    assert (result.claimed, result.sent, result.skipped) == (1, 0, 1)
+    assert mail.outbox == []
+    assert list(invitation.deliveries.values_list("sequence", "outcome", "detail")) == [
+        (0, "sent", ""),
+        (1, "skipped", "already answered"),
+    ]
+    invitation.refresh_from_db()
+    assert (invitation.reminders_sent, invitation.next_reminder_at, invitation.claimed_at) == (0, None, None)
+
+
+@pytest.mark.usefixtures("open_window")
 def test_no_reminder_is_due_after_the_wave_closes():
     wave, sent_at = _sent_wave(1, reminder_interval_days=7, max_reminders=3, close_after_days=10)
     invitation = wave.invitations.get()
@@ -662,9 +809,76 @@ def test_closing_a_wave_of_a_recurring_campaign_keeps_the_campaign_active():
 
 
 @pytest.mark.usefixtures("open_window")
-def test_a_wave_still_sending_is_not_closed():
-    wave = _prepared_wave(1)
-    assert dispatch.waves_close_due(now=wave.closes_at + timedelta(days=1)) == []
+def test_a_wave_past_its_closing_time_sends_nothing_more_and_closes_skipping_the_unsent():
+    wave = _prepared_wave(3)
+    assert dispatch.wave_send_invitations(wave_id=wave.pk, limit=1).sent == 1
+    closed = wave.closes_at
+    with mock.patch("apps.surveys.tasks.send_invitations_task.apply_async") as apply_async:
+        assert dispatch.wave_plan_sends(wave_id=wave.pk, now=closed) == dispatch.Plan()
+    apply_async.assert_not_called()
+    assert dispatch.wave_send_invitations(wave_id=wave.pk, limit=10, now=closed).claimed == 0
+    assert dispatch.waves_close_due(now=closed) == [wave.pk]
+    wave.refresh_from_db()
+    assert (wave.status, wave.closed_at) == (Wave.Status.CLOSED, closed)
+    unsent = wave.invitations.exclude(status=Invitation.Status.SENT)
+    assert list(unsent.values_list("status", flat=True)) == ["skipped", "skipped"]
+    assert set(Delivery.objects.filter(invitation__in=unsent).values_list("sequence", "outcome", "detail")) == {
+        (0, "skipped", "wave closed")
+    }
+    entry = _entries(wave, AuditEntry.Action.TRANSITION).get(changes__status=["sending", "closed"])
+    assert entry.changes["invitations_skipped"] == [0, 2]
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("detail", "label"),
+    [
+        ("wave closed", "The wave closed before it was sent"),
+        ("opted out", "Opted out of surveys"),
+        ("SMTPRecipientsRefused 550", "SMTPRecipientsRefused 550"),
+    ],
+)
+def test_the_delivery_log_shows_skip_reasons_as_translatable_labels(detail, label):
+    delivery = Delivery(detail=detail)
+    assert delivery.detail_label == label
+    if detail in DeliveryDetail.values:
+        assert isinstance(DeliveryDetail(detail).label, Promise)  # translated when shown, not when stored
+
+
+@pytest.mark.usefixtures("open_window")
+def test_rows_a_live_batch_holds_at_closing_time_are_skipped_by_that_batch_then_the_wave_closes():
+    wave = _prepared_wave(2)
+    closed = wave.closes_at
+    ids = dispatch._claim_invitations(wave.pk, 10, closed - timedelta(minutes=1))
+    assert len(ids) == 2
+    assert dispatch.waves_close_due(now=closed) == []  # still being sent: wait for the batch
+    result = dispatch._send_claimed(ids, dispatch.INVITATION, closed)
+    assert (result.sent, result.skipped) == (0, 2)
+    assert mail.outbox == []
+    assert set(Delivery.objects.filter(invitation__wave=wave).values_list("detail", flat=True)) == {"wave closed"}
+    assert dispatch.waves_close_due(now=closed + timedelta(minutes=1)) == [wave.pk]
+    assert Wave.objects.get(pk=wave.pk).status == Wave.Status.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("status", "to", "allowed"),
+    [
+        (Wave.Status.PREPARING, Wave.Status.SENDING, True),
+        (Wave.Status.PREPARING, Wave.Status.OPEN, False),
+        (Wave.Status.SENDING, Wave.Status.OPEN, True),
+        (Wave.Status.SENDING, Wave.Status.CLOSED, True),
+        (Wave.Status.OPEN, Wave.Status.CLOSED, True),
+        (Wave.Status.OPEN, Wave.Status.SENDING, False),
+        (Wave.Status.CLOSED, Wave.Status.OPEN, False),
+    ],
+)
+def test_waves_move_only_along_their_transitions(status, to, allowed):
+    wave = Wave(number=1, status=status)
+    if allowed:
+        wave.check_transition(to)
+    else:
+        with pytest.raises(InvalidTransition):
+            wave.check_transition(to)
 
 
 # Tick ---------------------------------------------------------------------------------

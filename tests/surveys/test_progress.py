@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
-from django.utils import timezone
+import pytest
+from django.utils import timezone, translation
 
 from apps.surveys.models import Invitation, Wave
-from apps.surveys.selectors.progress import campaign_progress, rate_of, wave_progress, waves_with_progress
+from apps.surveys.selectors.progress import campaign_progress, format_rate, rate_of, response_rate, waves_with_progress
 from tests.customers.factories import ContactFactory, CustomerFactory
 from tests.surveys.factories import CampaignFactory
 
@@ -61,20 +62,13 @@ def test_counts_every_state_and_the_response_rate_over_sent(db, django_assert_nu
         "response_rate": 0.5,
     }
     with django_assert_num_queries(1):
-        assert wave_progress(first.pk) == {
-            "invited": 4,
-            "sent": 2,
-            "failed": 1,
-            "skipped": 1,
-            "reminded": 1,
-            "responded": 1,
-            "response_rate": 0.5,
-        }
-    with django_assert_num_queries(1):
         rows = list(waves_with_progress(campaign.pk))
-    assert [(row.number, row.invited, row.sent, row.responded, rate_of(row)) for row in rows] == [
-        (2, 3, 2, 1, 0.5),
-        (1, 4, 2, 1, 0.5),
+    assert [
+        (row.number, row.invited, row.sent, row.failed, row.skipped, row.reminded, row.responded, rate_of(row))
+        for row in rows
+    ] == [
+        (2, 3, 2, 0, 0, 1, 1, 0.5),
+        (1, 4, 2, 1, 1, 1, 1, 0.5),
     ]
 
 
@@ -86,3 +80,20 @@ def test_rate_is_none_until_something_was_sent(db):
     progress = campaign_progress(campaign.pk)
     assert (progress["invited"], progress["sent"], progress["response_rate"]) == (1, 0, None)
     assert rate_of(next(iter(waves_with_progress(campaign.pk)))) is None
+
+
+@pytest.mark.parametrize(
+    ("responded", "sent", "expected"),
+    [(0, 0, None), (0, 4, 0.0), (1, 4, 0.25), (3, 3, 1.0)],
+)
+def test_response_rate_is_responded_over_sent_and_none_before_anything_was_sent(responded, sent, expected):
+    assert response_rate(responded, sent) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "rate", "shown"),
+    [("en", 0.5, "50.0 %"), ("de", 0.5, "50,0 %"), ("en", 1 / 3, "33.3 %"), ("de", 0.0, "0,0 %"), ("de", None, "—")],
+)
+def test_rate_is_shown_in_the_languages_number_format(language, rate, shown):
+    with translation.override(language):
+        assert format_rate(rate) == shown

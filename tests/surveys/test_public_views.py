@@ -100,13 +100,47 @@ def test_honeypot_submission_is_not_accepted(client, invitation):
     assert not Response.objects.exists()
 
 
-def test_answering_is_rate_limited_per_address(client, invitation):
+def test_answering_is_rate_limited_per_address_and_link(client, invitation):
     from apps.surveys import public_views
 
     limit, _window = public_views.RATE_LIMIT
     for _ in range(limit):
         assert client.post(url(invitation), {}).status_code == 400
     assert client.post(url(invitation), {}).status_code == 429
+
+
+def test_colleagues_behind_one_address_can_all_answer(client, db, monkeypatch):
+    """One office address, many colleagues: each answers their own link, none is refused."""
+    from apps.surveys import public_views
+
+    monkeypatch.setattr(public_views, "RATE_LIMIT", (2, 600))
+    wave = make_wave()
+    for _ in range(4):
+        colleague = make_invitation(wave)
+        assert client.post(url(colleague), form_data(colleague, nps="9", csat="5")).status_code == 302
+    assert Response.objects.count() == 4
+
+
+def test_posts_to_unusable_links_are_rate_limited_per_address(client, db, monkeypatch):
+    from apps.surveys import public_views
+
+    monkeypatch.setattr(public_views, "RATE_LIMIT", (2, 600))
+    statuses = [client.post(url(f"{n:064x}"), {}).status_code for n in range(3)]
+    assert statuses == [404, 404, 429]
+
+
+def test_the_scale_option_class_is_styled_by_a_stylesheet_the_page_loads(client, invitation):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    html = client.get(url(invitation)).content.decode()
+    classes = set(re.findall(r"\b(survey-[a-z-]+)", " ".join(re.findall(r'class="([^"]*)"', html))))
+    assert "survey-scale-option" in classes
+    sheets = re.findall(r'<link rel="stylesheet" href="/static/([^"]+)"', html)
+    css = " ".join((Path(settings.BASE_DIR) / "static" / sheet).read_text() for sheet in sheets)
+    for name in classes:
+        assert f".{name}" in css, name
 
 
 def test_csrf_is_required(invitation):
@@ -147,12 +181,31 @@ def test_every_unusable_link_gets_the_same_neutral_404(client, db, kind, method)
     assert b"Traceback" not in response.content
 
 
-def test_thank_you_page_needs_an_answered_invitation(client, invitation):
+def _without_csrf(content: bytes) -> bytes:
+    """The page without its CSRF token, which is masked afresh on every render."""
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", content)
+
+
+def test_thank_you_page_shows_only_in_the_browser_that_just_answered(client, invitation):
     neutral = client.get(url("0" * 64)).content
     before = client.get(url(invitation, "thanks"))
     assert (before.status_code, before.content) == (404, neutral)
     unknown = client.get(url("0" * 64, "thanks"))
     assert (unknown.status_code, unknown.content) == (404, neutral)
+
+    client.post(url(invitation), form_data(invitation, nps="9", csat="5"))
+
+    assert client.get(url(invitation, "thanks")).status_code == 200
+    # Anyone else holding the link cannot learn that it was answered.
+    elsewhere = Client().get(url(invitation, "thanks"))
+    assert (elsewhere.status_code, elsewhere.content) == (404, neutral)
+
+
+def test_thank_you_page_of_a_link_answered_elsewhere_is_the_neutral_404(client, invitation):
+    neutral = client.get(url("0" * 64, "thanks")).content
+    submit(invitation)
+    answered = client.get(url(invitation, "thanks"))
+    assert (answered.status_code, answered.content) == (404, neutral)
 
 
 def test_opt_out_asks_then_records_without_showing_the_contact(client, invitation):
@@ -175,8 +228,24 @@ def test_opt_out_asks_then_records_without_showing_the_contact(client, invitatio
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_opt_out_with_unknown_token_is_the_neutral_404(client, db, method):
-    neutral = client.get(url("0" * 64)).content
-    response = getattr(client, method)(url("0" * 64, "opt_out"))
-    assert (response.status_code, response.content) == (404, neutral)
+def test_opt_out_answers_the_same_for_known_and_unknown_links(client, invitation, method):
+    unknown = getattr(client, method)(url("0" * 64, "opt_out"))
     assert not SurveyOptOut.objects.exists()
+    known = getattr(client, method)(url(invitation, "opt_out"))
+
+    assert unknown.status_code == known.status_code == 200
+    assert _without_csrf(unknown.content) == _without_csrf(known.content)
+    assert SurveyOptOut.objects.count() == (1 if method == "post" else 0)
+
+
+def test_opt_out_honeypot_submission_is_not_recorded(client, invitation):
+    response = client.post(url(invitation, "opt_out"), {"website": "http://spam.example"})
+    assert response.status_code == 400
+    assert b"Stop sending me surveys" in response.content
+    assert not SurveyOptOut.objects.exists()
+
+
+def test_opt_out_form_carries_the_honeypot(client, invitation):
+    html = client.get(url(invitation, "opt_out")).content.decode()
+    assert 'class="hp-field" aria-hidden="true"' in html
+    assert 'name="website"' in html

@@ -293,10 +293,85 @@ def test_opt_out_works_after_the_survey_closed(db):
     assert SurveyOptOut.objects.filter(contact=invitation.contact).exists()
 
 
-def test_opt_out_with_unknown_token_is_refused(db):
-    with pytest.raises(services.SurveyUnavailable):
-        services.survey_opt_out(token="unknown")
+def test_opt_out_with_unknown_token_changes_nothing_and_is_no_error(db):
+    """No error, so the public page answers the same whether or not the link exists."""
+    assert services.survey_opt_out(token="unknown") is None
     assert not SurveyOptOut.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+# --- erasure of a respondent ------------------------------------------------------------------
+
+
+def _erase(contact, actor):
+    from apps.customers import services as customer_services
+
+    return customer_services.contact_erase(contact_id=contact.pk, actor=actor, reason="Asked to be forgotten")
+
+
+def test_erasing_a_contact_shreds_their_survey_free_text_and_keeps_the_scores(invitation, quality_manager):
+    from apps.surveys.selectors.results import decrypted_texts
+
+    response = submit(invitation, nps=7, csat=4, text="My manager Jane is rude")
+    other = submit(make_invitation(invitation.wave), text="Someone else's words")
+
+    _erase(invitation.contact, quality_manager)
+
+    response.refresh_from_db()
+    assert response.erased_at is not None
+    assert (response.comments_ct, response.data_key) == ("", "")
+    assert decrypted_texts(response) == {}
+    assert {a.kind: a.score for a in response.answers.all() if a.score is not None} == {"nps": 7, "csat": 4}
+    other.refresh_from_db()
+    assert other.erased_at is None
+    assert "Someone else's words" in json.dumps(decrypted_texts(other))
+    entry = AuditEntry.objects.for_object(response).get(action=AuditEntry.Action.ERASE)
+    assert "Jane" not in json.dumps(entry.changes) + entry.reason
+    assert entry.actor_id == quality_manager.pk
+
+
+def test_erasing_twice_erases_the_responses_once(invitation, quality_manager):
+    response = submit(invitation, text="Hello")
+    _erase(invitation.contact, quality_manager)
+    erased_at = Response.objects.get(pk=response.pk).erased_at
+
+    _erase(invitation.contact, quality_manager)
+    assert services.responses_erase_for_contact(contact_id=invitation.contact_id, actor=quality_manager) == []
+
+    assert Response.objects.get(pk=response.pk).erased_at == erased_at
+    assert AuditEntry.objects.for_object(response).filter(action=AuditEntry.Action.ERASE).count() == 1
+
+
+def test_a_contact_erased_before_answering_data_was_shredded_is_caught_up(invitation, quality_manager):
+    """Erasing again runs the erasers again: responses kept readable by an earlier erasure are shredded."""
+    response = submit(invitation, text="Hello")
+    from apps.customers.models import Contact
+
+    Contact.objects.filter(pk=invitation.contact_id).unaudited_update(erased_at=timezone.now())
+
+    _erase(invitation.contact, quality_manager)
+
+    assert Response.objects.get(pk=response.pk).erased_at is not None
+
+
+def test_follow_up_text_is_in_the_portals_language_whatever_the_customer_answered_in(invitation, monkeypatch):
+    from django.conf import settings
+    from django.utils import translation
+
+    languages = []
+    gettext = services._
+
+    def spy(message):
+        if message.startswith(("Low score", "%(kind)s")):
+            languages.append(translation.get_language())
+        return gettext(message)
+
+    monkeypatch.setattr(services, "_", spy)
+    with translation.override("de"):
+        submit(invitation, nps=2, csat=1)
+
+    assert languages
+    assert set(languages) == {settings.LANGUAGE_CODE}
 
 
 # --- export audit ---------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_campaign_page_shows_figures_tables_and_the_warning(clients, campaign, s
     # NPS: 2 promoters, 1 detractor of 3 -> 33; CSAT 2 of 3 -> 66.7 %; 3 of 4 invitations answered.
     assert '<p class="display-6 mb-1" data-testid="nps">33</p>' in html
     assert '<p class="display-6 mb-1" data-testid="csat">66.7%</p>' in html
-    assert '<p class="display-6 mb-1" data-testid="response-rate">75%</p>' in html
+    assert '<p class="display-6 mb-1" data-testid="response-rate">75.0%</p>' in html
     assert 'data-testid="low-confidence"' in html
     assert 'data-testid="distribution-nps"' in html
     assert '<rect x="0" y="1" height="12" width="33.33%"' in html  # NPS 10: 1 of 3
@@ -104,6 +104,51 @@ def test_cross_campaign_page_filters_by_campaign(clients, campaign):
     assert '<p class="display-6 mb-1" data-testid="nps">0</p>' in everything  # 2 promoters, 2 detractors
     only = clients["staff"].get(reverse("surveys:results"), {"campaign": campaign.pk}).content.decode()
     assert '<p class="display-6 mb-1" data-testid="nps">33</p>' in only
+
+
+def test_response_rate_is_the_selectors_rate_with_one_decimal(clients, campaign):
+    wave = campaign.waves.get()
+    make_invitation(wave)
+    make_invitation(wave)
+    submit(make_invitation(wave), nps=9, csat=5)  # 4 of 7 sent answered = 57.14 %
+    html = clients["staff"].get(results_url(campaign)).content.decode()
+    assert '<p class="display-6 mb-1" data-testid="response-rate">57.1%</p>' in html
+
+
+def test_period_filter_says_what_the_response_rate_counts(clients, campaign):
+    plain = clients["staff"].get(results_url(campaign)).content.decode()
+    assert 'data-testid="rate-period"' not in plain
+    assert "Answered from" not in plain
+    assert "Period from" in plain
+    dated = clients["staff"].get(results_url(campaign), {"date_from": "2020-01-01"}).content.decode()
+    assert 'data-testid="rate-period"' in dated
+    assert "Counts the invitations sent in the period" in dated
+
+
+def test_segment_choices_come_from_the_customers_selector(clients, campaign, monkeypatch):
+    from apps.surveys import results_views
+
+    monkeypatch.setattr(results_views, "customer_segments", lambda: ["Public sector"])
+    html = clients["staff"].get(reverse("surveys:results")).content.decode()
+    assert '<option value="Public sector">Public sector</option>' in html
+    assert '<option value="SMB">' not in html
+
+
+def test_erased_respondents_text_is_gone_from_the_page_and_the_export(clients, campaign, quality_manager):
+    from apps.customers import services as customer_services
+
+    response = campaign.responses.get(customer__name="Acme Ltd", answers__kind="multiple")
+    customer_services.contact_erase(
+        contact_id=response.invitation.contact_id, actor=quality_manager, reason="Asked to be forgotten"
+    )
+    client = clients["quality_manager"]
+    html = client.get(results_url(campaign)).content.decode()
+    assert "Quick, kind" not in html
+    assert "HYPERLINK" in html  # the other respondent's text stays
+    assert '<p class="display-6 mb-1" data-testid="nps">33</p>' in html  # scores stay
+    rows = _csv(client.get(export_url(campaign)))
+    assert len(rows) == 4
+    assert "Quick, kind" not in "".join(",".join(row) for row in rows)
 
 
 def test_invalid_filters_fall_back_to_everything(clients, campaign):

@@ -5,8 +5,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-from apps.surveys.models import Question, SurveyTemplate, TemplateVersion
+from apps.surveys.models import (
+    EXPORT_PERMISSION,
+    MANAGE_PERMISSION,
+    TEMPLATE_PERMISSION,
+    Question,
+    SurveyTemplate,
+    TemplateVersion,
+)
 from apps.surveys.services import templates as services
+from apps.surveys.services.permissions import require_perm
 from tests.surveys.factories import CampaignFactory, TemplateVersionFactory
 
 NPS = {"kind": "nps", "text": "How likely are you to recommend us?", "help_text": "", "required": True, "choices": []}
@@ -92,6 +100,24 @@ def test_only_quality_managers_edit_questionnaires(personas, persona):
         services.template_set_active(template_id=version.template_id, actor=user, is_active=False)
     assert SurveyTemplate.objects.count() == 1
     assert version.template.is_active
+
+
+@pytest.mark.parametrize(
+    ("permission", "message"),
+    [
+        (TEMPLATE_PERMISSION, "Only quality managers edit questionnaires."),
+        (MANAGE_PERMISSION, "You may not run survey campaigns."),
+        (EXPORT_PERMISSION, "You may not export survey responses."),
+    ],
+)
+def test_the_surveys_permission_check_refuses_deactivated_and_anonymous_users_with_the_duty_named(
+    quality_manager, anonymous, permission, message
+):
+    require_perm(quality_manager, permission)
+    quality_manager.is_active = False
+    for user in (quality_manager, anonymous, None):
+        with pytest.raises(PermissionDenied, match=message):
+            require_perm(user, permission)
 
 
 def test_unlocked_version_is_edited_in_place(quality_manager):

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.surveys.models import (
+    EXPORT_PERMISSION,
     Answer,
     AudienceKind,
     Campaign,
@@ -28,7 +29,7 @@ from apps.surveys.models import (
     Wave,
     WaveStatus,
 )
-from apps.surveys.selectors.results import decrypted_texts
+from apps.surveys.selectors.results import ResponseRate, decrypted_texts
 
 
 def _string(choices) -> serializers.CharField:
@@ -108,7 +109,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_response_rate(self, campaign) -> float | None:
-        return campaign.responded / campaign.sent if campaign.sent else None
+        return ResponseRate(sent=campaign.sent, responded=campaign.responded).rate
 
 
 class WaveSerializer(serializers.ModelSerializer):
@@ -168,10 +169,13 @@ class AnswerSerializer(serializers.ModelSerializer):
 
 class ResponseSerializer(serializers.ModelSerializer):
     """A response with its scored and chosen answers; free-text answers (personal data)
-    decrypted as {question id: text}, empty once the respondent was erased."""
+    decrypted as {question id: text} only for users who may export responses (the same right
+    as the CSV export), empty for everyone else and once the respondent was erased."""
 
     answers = AnswerSerializer(many=True, read_only=True)
-    text_answers = serializers.SerializerMethodField()
+    text_answers = serializers.SerializerMethodField(
+        help_text=f"{{question id: text}}; empty without {EXPORT_PERMISSION} and once the respondent was erased."
+    )
 
     class Meta:
         model = Response
@@ -191,6 +195,9 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_text_answers(self, response) -> dict[str, str]:
+        request = self.context.get("request")
+        if request is None or not request.user.has_perm(EXPORT_PERMISSION):
+            return {}
         return decrypted_texts(response)
 
 
@@ -202,8 +209,14 @@ class ResultsQuerySerializer(serializers.Serializer):
 
     campaign = serializers.IntegerField(required=False, min_value=1, help_text="Only this campaign.")
     wave = serializers.IntegerField(required=False, min_value=1, help_text="Only this wave.")
-    date_from = serializers.DateField(required=False, help_text="Answered on or after this day.")
-    date_to = serializers.DateField(required=False, help_text="Answered on or before this day.")
+    date_from = serializers.DateField(
+        required=False,
+        help_text="Answers submitted on or after this day; the response rate counts invitations sent since then.",
+    )
+    date_to = serializers.DateField(
+        required=False,
+        help_text="Answers submitted on or before this day; the response rate counts invitations sent until then.",
+    )
     segment = serializers.CharField(required=False, help_text="Customers of this segment.")
     product = serializers.IntegerField(required=False, min_value=1, help_text="Responses about this product.")
 

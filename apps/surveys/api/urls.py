@@ -11,6 +11,6 @@ router.register("surveys/invitations", views.InvitationViewSet, basename="survey
 router.register("surveys/responses", views.ResponseViewSet, basename="survey-response")
 
 urlpatterns = [
-    path("surveys/results/", views.ResultsView.as_view(), name="survey-results"),
+    path("surveys/results/", views.ResultsAPIView.as_view(), name="survey-results"),
     *router.urls,
 ]

@@ -1,5 +1,6 @@
 """The surveys API: read-only. Questionnaires, campaigns with send counts, waves, invitations
-(never a token, its nonce or its hash), responses with answers, and results.
+(never a token, its nonce or its hash), responses with answers (free text only for users
+holding surveys.export_responses, like the CSV export), and results.
 
 Every viewset needs an active user with the role's `view_<model>` permission (quality
 managers, staff, auditors); results need `surveys.view_campaign`. Campaigns are written through
@@ -123,7 +124,7 @@ class InvitationViewSet(SurveyReadViewSet):
 
 
 class ResponseViewSet(SurveyReadViewSet):
-    """Responses with their answers and decrypted free text."""
+    """Responses with their answers; free text decrypted only for users who may export responses."""
 
     serializer_class = s.ResponseSerializer
     filterset_fields = ["campaign", "wave", "customer", "product"]
@@ -134,7 +135,7 @@ class ResponseViewSet(SurveyReadViewSet):
         return Response.objects.prefetch_related(Prefetch("answers", queryset=answers)).order_by("-submitted_at", "-id")
 
 
-class ResultsView(APIView):
+class ResultsAPIView(APIView):
     """Results across campaigns, narrowed by the query parameters (`campaign` for one)."""
 
     permission_classes = RESULTS_PERMISSIONS

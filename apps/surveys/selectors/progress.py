@@ -1,9 +1,12 @@
 """How far a campaign or a wave has got: invitations made, sent, failed, skipped, reminded,
-answered. One aggregate query over Invitation each, cheap enough for the page to poll."""
+answered. One aggregate query over Invitation each, cheap enough for the page to poll.
+
+`response_rate` is the one rule for the rate and `format_rate` the one way it is shown."""
 
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.formats import number_format
 
 from apps.surveys.models import Invitation, InvitationStatus, Wave
 
@@ -28,20 +31,27 @@ def _counts(prefix: str = "") -> dict[str, Count]:
     }
 
 
+def response_rate(responded: int, sent: int) -> float | None:
+    """The response rate: responded / sent, None while nothing was sent (no rate yet, not 0)."""
+    return responded / sent if sent else None
+
+
+def format_rate(rate: float | None) -> str:
+    """A response rate as people read it, in the active language's number format
+    ("50.0 %", "50,0 %"); a dash while there is none."""
+    if rate is None:
+        return "—"
+    return f"{number_format(rate * 100, decimal_pos=1, use_l10n=True)} %"
+
+
 def _with_rate(counts: dict) -> dict:
-    """Adds response_rate: responded / sent, None while nothing was sent (no rate yet, not 0)."""
-    counts["response_rate"] = counts["responded"] / counts["sent"] if counts["sent"] else None
+    counts["response_rate"] = response_rate(counts["responded"], counts["sent"])
     return counts
 
 
 def campaign_progress(campaign_id: int) -> dict:
     """{invited, sent, failed, skipped, reminded, responded, response_rate} over every wave."""
     return _with_rate(Invitation.objects.filter(campaign_id=campaign_id).aggregate(**_counts()))
-
-
-def wave_progress(wave_id: int) -> dict:
-    """The same counts for one wave."""
-    return _with_rate(Invitation.objects.filter(wave_id=wave_id).aggregate(**_counts()))
 
 
 def waves_with_progress(campaign_id: int) -> QuerySet[Wave]:
@@ -53,4 +63,4 @@ def waves_with_progress(campaign_id: int) -> QuerySet[Wave]:
 
 def rate_of(wave: Wave) -> float | None:
     """Response rate of a wave annotated by waves_with_progress (same rule as campaign_progress)."""
-    return wave.responded / wave.sent if wave.sent else None
+    return response_rate(wave.responded, wave.sent)

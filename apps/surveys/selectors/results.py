@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, DateTimeField, F, Func, IntegerField, Max, Min, Q, StdDev, Value
+from django.db.models import Avg, Count, DateTimeField, F, Func, IntegerField, Max, Min, Prefetch, Q, StdDev, Value
 from django.utils import timezone
 
 from apps.core.crypto import ErasedError, InvalidToken
@@ -40,6 +40,7 @@ from apps.surveys.models import (
     Question,
     QuestionKind,
     Response,
+    SurveyOptOut,
     Wave,
 )
 
@@ -52,7 +53,9 @@ NPS, CSAT, CES = QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES
 
 @dataclass(frozen=True)
 class ResultFilters:
-    """What the results cover. Dates are days in the organisation's time zone, both inclusive."""
+    """What the results cover. Dates are days in the organisation's time zone, both inclusive:
+    answers by when they were submitted, the response rate by when invitations were sent (an
+    answer to an invitation sent before the period counts in the scores, not in the rate)."""
 
     campaign_id: int | None = None
     wave_id: int | None = None
@@ -232,6 +235,9 @@ def scores(filters: ResultFilters) -> Scores:
 
 @dataclass(frozen=True)
 class ResponseRate:
+    """The one definition of a response rate: responded / sent invitations (everything else that
+    shows a rate, the API included, builds one of these)."""
+
     sent: int
     responded: int
 
@@ -239,6 +245,11 @@ class ResponseRate:
     def rate(self) -> float | None:
         """0..1, None when nothing was sent."""
         return self.responded / self.sent if self.sent else None
+
+    @property
+    def percent(self) -> float | None:
+        """0..100, None when nothing was sent."""
+        return None if self.rate is None else 100 * self.rate
 
 
 def response_rate(filters: ResultFilters) -> ResponseRate:
@@ -670,3 +681,70 @@ def export_rows(campaign: Campaign) -> Iterator[list[str]]:
             else:
                 row.append("; ".join(answer.choices))
         yield row
+
+
+# --- subject-access export --------------------------------------------------------------------------------------
+
+
+def contact_export_section(*, contact_id: int) -> dict[str, Any]:
+    """What surveys hold about one contact, for customers.contact_export (registered with
+    apps.core.personal_data): their invitations, their opt-out, and their responses with the
+    scores, choices and their own free text while it is readable (empty once erased). Four queries."""
+    invitations = (
+        Invitation.objects.filter(contact_id=contact_id)
+        .select_related("campaign", "wave")
+        .defer("nonce", "token_hash")
+        .order_by("created_at", "id")
+    )
+    responses = (
+        Response.objects.filter(invitation__contact_id=contact_id)
+        .select_related("campaign", "wave")
+        .prefetch_related(
+            Prefetch("answers", queryset=Answer.objects.select_related("question").order_by("question__position"))
+        )
+        .order_by("submitted_at", "id")
+    )
+    responses = list(responses)
+    texts = {response.pk: decrypted_texts(response) for response in responses}
+    question_ids = {int(key) for by_question in texts.values() for key in by_question}
+    questions = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "text")) if question_ids else {}
+    opt_out = SurveyOptOut.objects.filter(contact_id=contact_id).values_list("created_at", flat=True).first()
+    return {
+        "survey_invitations": [
+            {
+                "campaign": invitation.campaign.name,
+                "wave": invitation.wave.number,
+                "status": invitation.status,
+                "sent_at": _iso(invitation.sent_at),
+                "reminders_sent": invitation.reminders_sent,
+                "responded_at": _iso(invitation.responded_at),
+            }
+            for invitation in invitations
+        ],
+        "survey_opt_out_at": _iso(opt_out),
+        "survey_responses": [
+            {
+                "campaign": response.campaign.name,
+                "wave": response.wave.number,
+                "submitted_at": _iso(response.submitted_at),
+                "answers": [
+                    {
+                        "question": answer.question.text,
+                        "kind": answer.kind,
+                        "score": answer.score,
+                        "choices": list(answer.choices),
+                    }
+                    for answer in response.answers.all()
+                ],
+                "text_answers": [
+                    {"question": questions.get(int(key), ""), "text": text} for key, text in texts[response.pk].items()
+                ],
+                "erased_at": _iso(response.erased_at),
+            }
+            for response in responses
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,7 +1,8 @@
 """Survey campaigns: creating, changing, scheduling and cancelling them, and CSV audiences.
 
 Only users with MANAGE_PERMISSION (quality managers, or staff given the capability on the
-People page) run campaigns; every service checks it (PermissionDenied). Status changes go
+People page) run campaigns, and only quality managers change campaigns they do not own
+(`Campaign.can_be_changed_by`); every service checks both (PermissionDenied). Status changes go
 through `Campaign.TRANSITIONS` (InvalidTransition). The audience and the questionnaire are
 fixed once the first wave exists (the invitations were made from them); the schedule may
 change while the campaign is draft, scheduled or active. Each service locks the campaign
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.audit import services as audit
@@ -27,7 +29,17 @@ from apps.audit.models import AuditEntry
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
 from apps.customers.models import Contact, Product
-from apps.surveys.models import MANAGE_PERMISSION, Campaign, SurveyOptOut, SurveyTemplate, TemplateVersion
+from apps.surveys.models import (
+    DEFAULT_FATIGUE_DAYS,
+    MANAGE_PERMISSION,
+    RECURRENCE_SHORTEST_GAP_DAYS,
+    Campaign,
+    SurveyOptOut,
+    SurveyTemplate,
+    TemplateVersion,
+)
+from apps.surveys.services.dispatch import audit_reason
+from apps.surveys.services.permissions import require_campaign_change, require_perm
 
 Status = Campaign.Status
 AudienceKind = Campaign.AudienceKind
@@ -66,22 +78,16 @@ EMAIL_COLUMNS = ("email", "e-mail", "contact_email")
 # Guards ---------------------------------------------------------------------------------
 
 
-def may_manage(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active and user.has_perm(MANAGE_PERMISSION))
-
-
-def _check_perm(actor: User) -> None:
-    if not may_manage(actor):
-        raise PermissionDenied(_("You may not run survey campaigns."))
-
-
 def audience_editable(campaign: Campaign) -> bool:
     """The audience and questionnaire are frozen into the first wave's invitations."""
     return campaign.last_wave_number == 0 and campaign.status in (Status.DRAFT, Status.SCHEDULED)
 
 
-def _lock(campaign_id: int) -> Campaign:
-    return Campaign.objects.select_for_update().get(pk=campaign_id)
+def _lock(campaign_id: int, actor: User) -> Campaign:
+    """The campaign row, locked, once `actor` is known to be allowed to change it."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    require_campaign_change(actor, campaign)
+    return campaign
 
 
 # Validation -----------------------------------------------------------------------------
@@ -115,6 +121,20 @@ def _validate(data: dict[str, Any], *, now: datetime, changed: set[str] | None =
         value = data.get(name)
         if value is None or not low <= int(value) <= high:
             errors[name] = [_("Enter a whole number from %(low)d to %(high)d.") % {"low": low, "high": high}]
+    limit = Campaign.fatigue_limit(data.get("recurrence"))
+    fatigue_checked = changed is None or bool(changed & {"fatigue_days", "recurrence"})
+    if fatigue_checked and "fatigue_days" not in errors and limit is not None and int(data["fatigue_days"]) > limit:
+        errors["fatigue_days"] = [
+            _(
+                "A %(recurrence)s campaign runs again after %(gap)d days at the shortest: enter at most "
+                "%(limit)d days, or its own previous wave would keep every contact out of the next one."
+            )
+            % {
+                "recurrence": Campaign.Recurrence(data["recurrence"]).label.lower(),
+                "gap": RECURRENCE_SHORTEST_GAP_DAYS[data["recurrence"]],
+                "limit": limit,
+            }
+        ]
     owner: User | None = data.get("owner")
     owner_ok = owner is not None and owner.is_active and owner.has_perm(MANAGE_PERMISSION)
     if (changed is None or "owner" in changed) and not owner_ok:
@@ -161,13 +181,18 @@ def campaign_create(
     reminder_interval_days: int = 7,
     max_reminders: int = 2,
     close_after_days: int = 21,
-    fatigue_days: int = 30,
+    fatigue_days: int | None = None,
     send_rate_per_minute: int = 600,
     owner: User | None = None,
 ) -> Campaign:
     """A new campaign in DRAFT. The questionnaire must be active; the next send time, when
-    given, in the future. Scheduling is a separate step (campaign_schedule)."""
-    _check_perm(actor)
+    given, in the future; survey fatigue below the recurrence's shortest gap (None: the
+    default of 30 days, lowered to fit a monthly recurrence). Scheduling is a separate step
+    (campaign_schedule)."""
+    require_perm(actor, MANAGE_PERMISSION)
+    if fatigue_days is None:
+        limit = Campaign.fatigue_limit(recurrence)
+        fatigue_days = DEFAULT_FATIGUE_DAYS if limit is None else min(DEFAULT_FATIGUE_DAYS, limit)
     data = {
         "name": (name or "").strip(),
         "description": (description or "").strip(),
@@ -204,12 +229,12 @@ def campaign_update(*, campaign_id: int, actor: User, **fields: Any) -> Campaign
     """Change a campaign's fields (any of EDITABLE_FIELDS; values equal to the current ones
     are ignored, so a form may post everything). The audience and questionnaire change only
     before the first wave; the schedule only while draft, scheduled or active. A scheduled
-    campaign keeps a future next send time."""
-    _check_perm(actor)
+    campaign keeps a future next send time, and so does an active campaign made recurring."""
+    require_perm(actor, MANAGE_PERMISSION)
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"campaign_update: not editable: {sorted(unknown)}")
-    campaign = _lock(campaign_id)
+    campaign = _lock(campaign_id, actor)
     before = audit.snapshot(campaign, SCALAR_FIELDS)
     current = {name: getattr(campaign, name) for name in SCALAR_FIELDS}
     # Compared in the same normal form as the new values (segments sorted), so posting the
@@ -253,6 +278,13 @@ def campaign_update(*, campaign_id: int, actor: User, **fields: Any) -> Campaign
     ):
         # The beat tick would send a running one-off campaign again at that time.
         raise ValidationError({"next_run_at": [_("A one-off campaign is sent once; make it recurring to send again.")]})
+    if (
+        campaign.status == Status.ACTIVE
+        and data["recurrence"] != Campaign.Recurrence.ONCE
+        and data["next_run_at"] is None
+    ):
+        # The tick only claims campaigns with a next run, and a recurring one never completes.
+        raise ValidationError({"next_run_at": [_("A recurring campaign needs the time of its next send.")]})
     for name in changed - {"audience_contacts"}:
         setattr(campaign, name, data[name])
     scalar_changed = sorted(changed - {"audience_contacts"})
@@ -292,8 +324,8 @@ def _transition(campaign: Campaign, to: str, *, actor: User, reason: str = "") -
 def campaign_schedule(*, campaign_id: int, actor: User) -> Campaign:
     """Draft -> scheduled: the beat tick sends it at `next_run_at`, which must be in the
     future; the audience must be defined (contacts chosen, a segment, a product)."""
-    _check_perm(actor)
-    campaign = _lock(campaign_id)
+    require_perm(actor, MANAGE_PERMISSION)
+    campaign = _lock(campaign_id, actor)
     campaign.check_transition(Status.SCHEDULED)
     if campaign.next_run_at is None or campaign.next_run_at <= timezone.now():
         raise BusinessRuleViolation(_("Set a next send time in the future before scheduling."))
@@ -305,8 +337,8 @@ def campaign_schedule(*, campaign_id: int, actor: User) -> Campaign:
 @transaction.atomic
 def campaign_unschedule(*, campaign_id: int, actor: User) -> Campaign:
     """Scheduled -> draft: nothing is sent until it is scheduled again."""
-    _check_perm(actor)
-    campaign = _lock(campaign_id)
+    require_perm(actor, MANAGE_PERMISSION)
+    campaign = _lock(campaign_id, actor)
     campaign.check_transition(Status.DRAFT)
     return _transition(campaign, Status.DRAFT, actor=actor)
 
@@ -316,11 +348,11 @@ def campaign_cancel(*, campaign_id: int, actor: User, reason: str) -> Campaign:
     """Stop a campaign for good (final): no further waves or reminders. Needs a reason,
     which the audit entry keeps. Invitations already sent stay answerable until their
     wave closes; dispatch checks the status before every send."""
-    _check_perm(actor)
+    require_perm(actor, MANAGE_PERMISSION)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": [_("Say why the campaign is cancelled.")]})
-    campaign = _lock(campaign_id)
+    campaign = _lock(campaign_id, actor)
     campaign.check_transition(Status.CANCELLED)
     return _transition(campaign, Status.CANCELLED, actor=actor, reason=reason)
 
@@ -440,8 +472,8 @@ def campaign_import_contacts(*, campaign_id: int, actor: User, file) -> ImportRe
     becomes "chosen contacts". Rows naming unknown or non-consenting contacts are reported
     by row number and skipped; the others are added. A file that cannot be read (too big,
     too many rows, no e-mail column) changes nothing. Only before the first wave."""
-    _check_perm(actor)
-    campaign = _lock(campaign_id)
+    require_perm(actor, MANAGE_PERMISSION)
+    campaign = _lock(campaign_id, actor)
     if campaign.status in FINAL_STATUSES or not audience_editable(campaign):
         raise BusinessRuleViolation(
             _("The audience and the questionnaire are fixed once the first wave has been sent.")
@@ -473,7 +505,10 @@ def campaign_import_contacts(*, campaign_id: int, actor: User, file) -> ImportRe
         action=AuditEntry.Action.UPDATE,
         obj=campaign,
         changes=changes,
-        reason=_("CSV upload: %(added)d contacts added, %(skipped)d rows skipped")
-        % {"added": result.added, "skipped": len(problems)},
+        reason=audit_reason(
+            gettext_lazy("CSV upload: %(added)d contacts added, %(skipped)d rows skipped"),
+            added=result.added,
+            skipped=len(problems),
+        ),
     )
     return result

@@ -20,7 +20,8 @@ The pipeline, driven by the `surveys.tick` beat task (apps/surveys/tasks.py) eve
    database fact. The one gap no database can close (killed after the mail server accepted
    a message, before the commit) resends that single message, with the same Message-ID so
    mail clients can recognise it as the same message.
-5. `wave_close` closes waves past `closes_at`; a one-off campaign is then COMPLETED.
+5. `wave_close` closes waves past `closes_at`, skipping whatever was still waiting to be
+   sent (nothing goes out after closing); a one-off campaign is then COMPLETED.
 
 Campaign, wave and template-version changes are audited (actor "system" unless given);
 invitations and deliveries are the delivery log itself and are not audited row by row.
@@ -40,14 +41,14 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
@@ -59,6 +60,7 @@ from apps.surveys.models import (
     Campaign,
     CampaignStatus,
     Delivery,
+    DeliveryDetail,
     Invitation,
     InvitationStatus,
     Recurrence,
@@ -66,10 +68,8 @@ from apps.surveys.models import (
     TemplateVersion,
     Wave,
     WaveStatus,
-    new_nonce,
-    token_for_nonce,
-    token_hash,
 )
+from apps.surveys.services.permissions import require_campaign_change, require_perm
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +85,21 @@ MAX_SEND_ATTEMPTS = 5
 TICK_CAMPAIGN_CAP = 50
 TICK_WAVE_CAP = 200
 INSERT_CHUNK = 2000
+# pg_advisory_xact_lock key serialising wave preparation ("surveys" in ASCII), so that two
+# campaigns preparing at once each see the other's invitations for the fatigue rule.
+PREPARE_LOCK_KEY = 0x73757276657973
 
 RECURRENCE_MONTHS = {Recurrence.MONTHLY: 1, Recurrence.QUARTERLY: 3, Recurrence.YEARLY: 12}
 INVITATION = "invitation"
 REMINDER = "reminder"
 
 
-def _check_can_manage(actor) -> None:
-    if not (getattr(actor, "is_authenticated", False) and actor.is_active and actor.has_perm(MANAGE_PERMISSION)):
-        raise PermissionDenied(_("You may not run survey campaigns."))
+def audit_reason(message, **params) -> str:
+    """An audit reason in the portal's language (settings.LANGUAGE_CODE), whoever or whatever
+    triggered the change, so the trail reads the same for everyone; mark `message` with
+    gettext_lazy."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(message) % params if params else str(message)
 
 
 # Daytime window -----------------------------------------------------------------------
@@ -184,16 +190,20 @@ def opt_out_url(token: str) -> str:
 # Audience -----------------------------------------------------------------------------
 
 
-def campaign_audience(campaign: Campaign, *, now: datetime | None = None, wave_id: int | None = None) -> QuerySet:
-    """The contacts a wave of `campaign` invites, as one SQL query.
+def campaign_audience(campaign: Campaign, *, at: datetime | None = None, wave_id: int | None = None) -> QuerySet:
+    """The contacts a wave of `campaign` scheduled for `at` (default now) invites, as one SQL query.
 
     Surveyable contacts (consent, not erased, active customer), active and with an e-mail,
     chosen by the campaign's audience kind; minus contacts who opted out; minus contacts
-    invited by any campaign within `fatigue_days` (invitations skipped or failed do not
-    count, they never reached the person; the invitations of wave `wave_id` do not count
-    either, so preparing a wave again finds the same audience).
+    invited by any campaign, this one included, within `fatigue_days` before `at`
+    (invitations skipped or failed do not count, they never reached the person; the
+    invitations of wave `wave_id` do not count either, so preparing a wave again finds the
+    same audience). Invitations are dated by their wave's `scheduled_for`, like `at`, so a
+    wave prepared late never moves a contact into or out of the next wave's window; and
+    fatigue stays below the recurrence's shortest gap (Campaign.effective_fatigue_days), so
+    a campaign's own previous wave never keeps its contacts out.
     """
-    now = now or timezone.now()
+    at = at or timezone.now()
     contacts = Contact.objects.surveyable().filter(is_active=True).exclude(email_index="")
     if campaign.audience_kind == AudienceKind.SEGMENTS:
         contacts = contacts.filter(customer__segment__in=campaign.audience_segments or [])
@@ -206,9 +216,10 @@ def campaign_audience(campaign: Campaign, *, now: datetime | None = None, wave_i
         chosen = Campaign.audience_contacts.through.objects.filter(campaign_id=campaign.pk, contact_id=OuterRef("pk"))
         contacts = contacts.filter(Exists(chosen))
     contacts = contacts.filter(~Exists(SurveyOptOut.objects.filter(contact_id=OuterRef("pk"))))
-    if campaign.fatigue_days:
+    fatigue_days = campaign.effective_fatigue_days
+    if fatigue_days:
         recent = Invitation.objects.filter(
-            contact_id=OuterRef("pk"), created_at__gte=now - timedelta(days=campaign.fatigue_days)
+            contact_id=OuterRef("pk"), wave__scheduled_for__gt=at - timedelta(days=fatigue_days)
         ).exclude(status__in=[InvitationStatus.SKIPPED, InvitationStatus.FAILED])
         if wave_id is not None:
             recent = recent.exclude(wave_id=wave_id)
@@ -223,18 +234,17 @@ def campaign_audience(campaign: Campaign, *, now: datetime | None = None, wave_i
 def campaign_send_now(*, campaign_id: int, actor) -> Campaign:
     """The "send now" button: the campaign's next run becomes now and a tick is queued after commit.
 
-    Allowed for a scheduled campaign and for an active recurring one (the recurrence then
-    continues from now). Locks the campaign row; audit entry with the old and new time.
+    Allowed for a scheduled campaign and for an active recurring one (Campaign.can_send_now;
+    the recurrence then continues from now), to users who may change the campaign
+    (PermissionDenied). Locks the campaign row; audit entry with the old and new time.
     Raises InvalidTransition for drafts, completed, cancelled and active one-off campaigns.
     """
     from apps.surveys.tasks import tick_task
 
-    _check_can_manage(actor)
+    require_perm(actor, MANAGE_PERMISSION)
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    allowed = campaign.status == CampaignStatus.SCHEDULED or (
-        campaign.status == CampaignStatus.ACTIVE and campaign.recurrence != Recurrence.ONCE
-    )
-    if not allowed:
+    require_campaign_change(actor, campaign)
+    if not campaign.can_send_now:
         raise InvalidTransition(
             _("This campaign cannot be sent now (status: %(status)s).") % {"status": campaign.get_status_display()}
         )
@@ -246,7 +256,7 @@ def campaign_send_now(*, campaign_id: int, actor) -> Campaign:
         action=AuditEntry.Action.UPDATE,
         obj=campaign,
         changes={"next_run_at": [before, campaign.next_run_at]},
-        reason="send now",
+        reason=audit_reason(gettext_lazy("send now")),
     )
     transaction.on_commit(tick_task.delay)
     return campaign
@@ -306,7 +316,7 @@ def campaign_claim(*, campaign_id: int, now: datetime | None = None, actor=None)
         action=AuditEntry.Action.TRANSITION if before["status"] != after["status"] else AuditEntry.Action.UPDATE,
         obj=campaign,
         changes=audit.diff(before, after),
-        reason=f"wave {wave.number}",
+        reason=audit_reason(gettext_lazy("wave %(number)d"), number=wave.number),
     )
     version = TemplateVersion.objects.select_for_update().get(pk=campaign.template_version_id)
     if version.locked_at is None:
@@ -317,7 +327,7 @@ def campaign_claim(*, campaign_id: int, now: datetime | None = None, actor=None)
             action=AuditEntry.Action.UPDATE,
             obj=version,
             changes={"locked_at": [None, now]},
-            reason=f"first sent by campaign #{campaign.pk}",
+            reason=audit_reason(gettext_lazy("first sent by campaign #%(id)d"), id=campaign.pk),
         )
     wave_id = wave.pk
     transaction.on_commit(lambda: prepare_wave_task.delay(wave_id))
@@ -337,16 +347,12 @@ def campaigns_claim_due(*, now: datetime | None = None, limit: int = TICK_CAMPAI
 
 def _new_invitations(wave: Wave, rows, product_id: int | None):
     for contact_id, customer_id in rows:
-        nonce = new_nonce()
-        # bulk_create skips Invitation.save(), which would derive token_hash.
-        yield Invitation(
+        yield Invitation.new(
             wave_id=wave.pk,
             campaign_id=wave.campaign_id,
             contact_id=contact_id,
             customer_id=customer_id,
             product_id=product_id,
-            nonce=nonce,
-            token_hash=token_hash(token_for_nonce(nonce)),
         )
 
 
@@ -354,6 +360,9 @@ def _new_invitations(wave: Wave, rows, product_id: int | None):
 def wave_prepare(*, wave_id: int, now: datetime | None = None, actor=None) -> int:
     """Freeze the wave's audience into invitations; returns how many the wave has.
 
+    Preparations take turns (a transaction-level advisory lock): each reads the audience
+    after the previous one committed its invitations, so two campaigns preparing at once
+    cannot both invite a contact the fatigue rule should have kept out of one of them.
     Runs only on a PREPARING wave, locked with SKIP LOCKED (a second run at the same time,
     or after the first committed, returns quietly). All invitations are inserted in bulk in
     this one transaction with ignore_conflicts on (wave, contact), so a rerun after a crash
@@ -361,6 +370,8 @@ def wave_prepare(*, wave_id: int, now: datetime | None = None, actor=None) -> in
     of batches is planned after commit.
     """
     now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PREPARE_LOCK_KEY])
     wave = (
         Wave.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("campaign")
@@ -371,11 +382,12 @@ def wave_prepare(*, wave_id: int, now: datetime | None = None, actor=None) -> in
         return 0
     campaign = wave.campaign
     product_id = campaign.audience_product_id if campaign.audience_kind == AudienceKind.PRODUCT else None
-    rows = campaign_audience(campaign, now=now, wave_id=wave.pk).values_list("pk", "customer_id")
+    rows = campaign_audience(campaign, at=wave.scheduled_for, wave_id=wave.pk).values_list("pk", "customer_id")
     invitations = _new_invitations(wave, rows.iterator(chunk_size=INSERT_CHUNK), product_id)
     while chunk := list(islice(invitations, INSERT_CHUNK)):
         Invitation.objects.bulk_create(chunk, ignore_conflicts=True)
     count = Invitation.objects.filter(wave_id=wave.pk).count()
+    wave.check_transition(WaveStatus.SENDING)
     wave.status = WaveStatus.SENDING
     wave.invitations_created_at = now
     wave.save(update_fields=["status", "invitations_created_at", "updated_at"])
@@ -447,7 +459,8 @@ def wave_plan_sends(*, wave_id: int, now: datetime | None = None) -> Plan:
 
     now = now or timezone.now()
     wave = Wave.objects.select_related("campaign").filter(pk=wave_id).first()
-    if wave is None:
+    if wave is None or wave.closes_at <= now:
+        # A closed wave (or one about to be) sends nothing more: wave_close skips what is left.
         return Plan()
     pending = 0
     if wave.status == WaveStatus.SENDING:
@@ -499,20 +512,26 @@ def _error_detail(error: Exception) -> str:
     return f"{type(error).__name__} {code}" if code else type(error).__name__
 
 
-def _skip_reason(invitation: Invitation) -> str:
+def _skip_reason(invitation: Invitation, moment: datetime) -> str:
     contact = invitation.contact
     if invitation.campaign.status == CampaignStatus.CANCELLED:
-        return "campaign cancelled"
+        return DeliveryDetail.CAMPAIGN_CANCELLED
+    if invitation.wave.closes_at <= moment:
+        # Claimed before the wave closed, sent after: the link would open a closed survey.
+        return DeliveryDetail.WAVE_CLOSED
+    if invitation.responded_at is not None:
+        # Answered between the reminder's claim and its turn in the batch.
+        return DeliveryDetail.ALREADY_ANSWERED
     if contact.erased_at is not None:
-        return "contact erased"
+        return DeliveryDetail.CONTACT_ERASED
     if invitation.opted_out:
-        return "opted out"
+        return DeliveryDetail.OPTED_OUT
     if not contact.survey_consent:
-        return "no survey consent"
+        return DeliveryDetail.NO_CONSENT
     if not contact.is_active or contact.customer.status != Customer.Status.ACTIVE:
-        return "contact or customer inactive"
+        return DeliveryDetail.INACTIVE
     if not contact.email_ct:
-        return "no e-mail address"
+        return DeliveryDetail.NO_EMAIL
     return ""
 
 
@@ -555,7 +574,8 @@ def _message(invitation: Invitation, kind: str, sequence: int) -> EmailMultiAlte
 
 def _claim_invitations(wave_id: int, limit: int, now: datetime) -> list[int]:
     with transaction.atomic():
-        if not Wave.objects.filter(pk=wave_id, status=WaveStatus.SENDING).exists():
+        # Past its closing time a wave sends nothing more; wave_close skips what is left.
+        if not Wave.objects.filter(pk=wave_id, status=WaveStatus.SENDING, closes_at__gt=now).exists():
             return []
         ids = list(
             _claimable_invitations(wave_id, now)
@@ -649,7 +669,7 @@ def _send_claimed(ids: list[int], kind: str, now: datetime) -> BatchResult:
             invitation = remaining.popleft()
             # The batch's clock moved on by the time spent sending (`now` may be a test's fixed time).
             stamp = now + timedelta(seconds=monotonic_time.monotonic() - started)
-            reason = _skip_reason(invitation)
+            reason = _skip_reason(invitation, stamp)
             if reason:
                 _record(invitation, kind, Delivery.Outcome.SKIPPED, stamp, reason)
                 result.skipped += 1
@@ -695,8 +715,9 @@ def wave_send_invitations(*, wave_id: int, limit: int, now: datetime | None = No
     Claims PENDING rows and rows whose lease ran out (FOR UPDATE SKIP LOCKED, committed at
     once), renders each e-mail in the contact's language, sends over one connection and
     commits each outcome right after its message. A contact erased, opted out or without
-    consent since preparing, or of a campaign cancelled since, is SKIPPED with a Delivery
-    row. Outside the daytime window it does nothing.
+    consent since preparing, or of a campaign cancelled or a wave closed since, is SKIPPED
+    with a Delivery row. A wave past `closes_at` sends nothing (wave_close skips its
+    remaining rows). Outside the daytime window it does nothing.
     """
     now = now or timezone.now()
     if not in_send_window(now):
@@ -716,8 +737,9 @@ def wave_send_invitations(*, wave_id: int, limit: int, now: datetime | None = No
 def wave_send_reminders(*, wave_id: int, limit: int, now: datetime | None = None) -> BatchResult:
     """Send one batch of due reminders of a wave (Delivery sequence 1..max_reminders), claimed
     and committed like invitations. Due: sent, not answered, `next_reminder_at` passed, fewer
-    than `max_reminders` sent, the wave still open, the campaign not cancelled. Outside the
-    daytime window it does nothing.
+    than `max_reminders` sent, the wave still open, the campaign not cancelled; a reminder
+    whose invitation was answered (or whose wave closed) after the claim is SKIPPED with a
+    Delivery row. Outside the daytime window it does nothing.
     """
     now = now or timezone.now()
     if not in_send_window(now):
@@ -735,6 +757,7 @@ def wave_mark_sent(*, wave_id: int, now: datetime | None = None, actor=None) -> 
     unfinished = [InvitationStatus.PENDING, InvitationStatus.SENDING]
     if Invitation.objects.filter(wave_id=wave_id, status__in=unfinished).exists():
         return False
+    wave.check_transition(WaveStatus.OPEN)
     wave.status = WaveStatus.OPEN
     wave.sent_at = now or timezone.now()
     wave.save(update_fields=["status", "sent_at", "updated_at"])
@@ -750,11 +773,37 @@ def wave_mark_sent(*, wave_id: int, now: datetime | None = None, actor=None) -> 
 # Closing ------------------------------------------------------------------------------
 
 
+def _skip_unsent(wave: Wave, now: datetime) -> int:
+    """Skip the invitations of a closing wave still waiting to be sent (or whose batch died),
+    each with a "wave closed" Delivery row; returns how many. Rows a live batch holds are
+    left to it (it skips them itself: the wave has closed)."""
+    ids = list(
+        _claimable_invitations(wave.pk, now).select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), INSERT_CHUNK):
+        chunk = ids[start : start + INSERT_CHUNK]
+        Delivery.objects.bulk_create(
+            Delivery(
+                invitation_id=pk,
+                sequence=0,
+                outcome=Delivery.Outcome.SKIPPED,
+                detail=DeliveryDetail.WAVE_CLOSED,
+                at=now,
+            )
+            for pk in chunk
+        )
+        Invitation.objects.filter(pk__in=chunk).update(status=InvitationStatus.SKIPPED, claimed_at=None)
+    return len(ids)
+
+
 @transaction.atomic
 def wave_close(*, wave_id: int, now: datetime | None = None, actor=None) -> Wave | None:
-    """Close an OPEN wave past `closes_at` (closed_at set, pending reminders dropped); a one-off
-    campaign whose waves are all closed becomes COMPLETED. Locks the campaign, then the wave
-    (the order campaign_claim uses); audit entries for both. None when there is nothing to do.
+    """Close a SENDING or OPEN wave past `closes_at`: invitations not sent yet are SKIPPED
+    ("wave closed" in the delivery log), pending reminders dropped, `closed_at` set; a
+    one-off campaign whose waves are all closed becomes COMPLETED. A wave some live batch
+    is still sending from waits for the next tick. Locks the campaign, then the wave (the
+    order campaign_claim uses), then the rows it skips; audit entries for the wave and the
+    campaign. None when there is nothing to do (yet).
     """
     now = now or timezone.now()
     campaign_id = Wave.objects.filter(pk=wave_id).values_list("campaign_id", flat=True).first()
@@ -762,17 +811,21 @@ def wave_close(*, wave_id: int, now: datetime | None = None, actor=None) -> Wave
         return None
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     wave = Wave.objects.select_for_update().get(pk=wave_id)
-    if wave.status != WaveStatus.OPEN or wave.closes_at > now:
+    if wave.status not in (WaveStatus.SENDING, WaveStatus.OPEN) or wave.closes_at > now:
         return None
+    before = wave.status
+    changes: dict = {"status": [before, WaveStatus.CLOSED], "closed_at": [None, now]}
+    if before == WaveStatus.SENDING:
+        skipped = _skip_unsent(wave, now)
+        if skipped:
+            changes["invitations_skipped"] = [0, skipped]
+        if Invitation.objects.filter(wave_id=wave_id, status=InvitationStatus.SENDING).exists():
+            return None
+    wave.check_transition(WaveStatus.CLOSED)
     wave.status = WaveStatus.CLOSED
     wave.closed_at = now
     wave.save(update_fields=["status", "closed_at", "updated_at"])
-    audit.record(
-        actor=actor,
-        action=AuditEntry.Action.TRANSITION,
-        obj=wave,
-        changes={"status": [WaveStatus.OPEN, WaveStatus.CLOSED], "closed_at": [None, now]},
-    )
+    audit.record(actor=actor, action=AuditEntry.Action.TRANSITION, obj=wave, changes=changes)
     Invitation.objects.filter(wave_id=wave_id, next_reminder_at__isnull=False).update(next_reminder_at=None)
     still_running = campaign.waves.exclude(status=WaveStatus.CLOSED).exists()
     if (
@@ -789,16 +842,16 @@ def wave_close(*, wave_id: int, now: datetime | None = None, actor=None) -> Wave
             action=AuditEntry.Action.TRANSITION,
             obj=campaign,
             changes={"status": [CampaignStatus.ACTIVE, CampaignStatus.COMPLETED]},
-            reason=f"wave {wave.number} closed",
+            reason=audit_reason(gettext_lazy("wave %(number)d closed"), number=wave.number),
         )
     return wave
 
 
 def waves_close_due(*, now: datetime | None = None, limit: int = TICK_WAVE_CAP) -> list[int]:
-    """Close up to `limit` open waves past their closing time; returns their ids."""
+    """Close up to `limit` sending or open waves past their closing time; returns the ids closed."""
     now = now or timezone.now()
     ids = list(
-        Wave.objects.filter(status=WaveStatus.OPEN, closes_at__lte=now)
+        Wave.objects.filter(status__in=[WaveStatus.SENDING, WaveStatus.OPEN], closes_at__lte=now)
         .order_by("closes_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
@@ -39,6 +39,7 @@ from apps.surveys.models import (
     WaveStatus,
     token_hash,
 )
+from apps.surveys.services.permissions import require_perm
 
 TEXT_MAX_LENGTH = 5000
 
@@ -181,6 +182,13 @@ def low_scores(questions: list[Question], clean: Mapping[int, Any]) -> list[tupl
 
 
 def _follow_up_text(invitation: Invitation, lows: list[tuple[Question, int]]) -> str:
+    """The follow-up's text in the portal's language: staff read it, whichever language the
+    customer answered in."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _follow_up_text_now(invitation, lows)
+
+
+def _follow_up_text_now(invitation: Invitation, lows: list[tuple[Question, int]]) -> str:
     scores = "; ".join(
         _("%(kind)s %(score)s of %(high)s (“%(question)s”)")
         % {
@@ -293,10 +301,11 @@ def response_submit(*, token: str, answers: Mapping[int, Any]) -> Response:
 @transaction.atomic
 def survey_opt_out(*, token: str) -> None:
     """The invitation's contact is never surveyed again. Idempotent; works for any known token,
-    open or not (people opt out from old e-mails too). SurveyUnavailable for an unknown token."""
+    open or not (people opt out from old e-mails too). An unknown token changes nothing and is
+    not an error, so the opt-out page answers the same whether or not a link exists."""
     invitation = invitation_for_token(token)
     if invitation is None:
-        raise SurveyUnavailable
+        return
     opt_out, created = SurveyOptOut.objects.get_or_create(
         contact_id=invitation.contact_id, defaults={"invitation": invitation}
     )
@@ -310,11 +319,41 @@ def survey_opt_out(*, token: str) -> None:
 
 
 @transaction.atomic
+def responses_erase_for_contact(*, contact_id: int, actor) -> list[int]:
+    """Destroy the free text of every response to the contact's invitations (registered with
+    apps.core.personal_data, so customers.contact_erase runs it inside its transaction).
+
+    Shreds each response's data key and clears its ciphertext, so nothing they wrote can be read
+    again, from this row or any copy; scores, choices and the follow-up link stay for the results.
+    Locks the responses in primary-key order and writes one ERASE audit entry per response, which
+    names the fields only. Idempotent: responses already erased are left alone. Returns the ids erased.
+    """
+    responses = list(
+        Response.objects.select_for_update(of=("self",))
+        .filter(invitation__contact_id=contact_id, erased_at__isnull=True)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for response in responses:
+        response.shred_key()
+        response.comments_ct = ""
+        response.erased_at = now
+        response.save(update_fields=["data_key", "comments_ct", "erased_at"])
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.ERASE,
+            obj=response,
+            changes={"comments_ct": ["", ""]},
+            reason=f"Contact #{contact_id} erased",
+        )
+    return [response.pk for response in responses]
+
+
+@transaction.atomic
 def responses_export(*, campaign_id: int, actor) -> Campaign:
     """Record that `actor` exports the campaign's responses (free text included: personal data),
     before the first row leaves. Needs surveys.export_responses (PermissionDenied)."""
-    if actor is None or not actor.is_authenticated or not actor.is_active or not actor.has_perm(EXPORT_PERMISSION):
-        raise PermissionDenied(_("You may not export survey responses."))
+    require_perm(actor, EXPORT_PERMISSION)
     campaign = Campaign.objects.get(pk=campaign_id)
     audit.record(
         actor=actor,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -28,17 +28,13 @@ from apps.surveys.models import (
     SurveyTemplate,
     TemplateVersion,
 )
+from apps.surveys.services.permissions import require_perm
 
 MAX_QUESTIONS = 30
 MIN_CHOICES = 2
 MAX_CHOICES = 20
 VERSION_FIELDS = ["title", "introduction", "thank_you"]
 QUESTION_KEYS = ("kind", "text", "help_text", "required", "choices")
-
-
-def _check_perm(actor: User) -> None:
-    if actor is None or not actor.is_authenticated or not actor.is_active or not actor.has_perm(TEMPLATE_PERMISSION):
-        raise PermissionDenied(_("Only quality managers edit questionnaires."))
 
 
 def clean_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,7 +140,7 @@ def template_create(
     questions: list[dict[str, Any]],
 ) -> SurveyTemplate:
     """A new questionnaire with its version 1. Names are unique (ignoring case)."""
-    _check_perm(actor)
+    require_perm(actor, TEMPLATE_PERMISSION)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": [_("Give the questionnaire a name.")]})
@@ -166,7 +162,7 @@ def template_create(
 @transaction.atomic
 def template_update(*, template_id: int, actor: User, name: str, description: str) -> SurveyTemplate:
     """Rename a questionnaire or change its description (versions are untouched)."""
-    _check_perm(actor)
+    require_perm(actor, TEMPLATE_PERMISSION)
     template = SurveyTemplate.objects.select_for_update().get(pk=template_id)
     name = (name or "").strip()
     if not name:
@@ -200,7 +196,7 @@ def template_version_edit(
     then the version row, so an edit and dispatch locking the version take turns: an edit
     never lands in place on a version that started sending meanwhile.
     """
-    _check_perm(actor)
+    require_perm(actor, TEMPLATE_PERMISSION)
     template_id = TemplateVersion.objects.values_list("template_id", flat=True).get(pk=version_id)
     template = SurveyTemplate.objects.select_for_update().get(pk=template_id)
     version = TemplateVersion.objects.select_for_update().get(pk=version_id)
@@ -231,7 +227,7 @@ def template_version_edit(
 def template_set_active(*, template_id: int, actor: User, is_active: bool) -> SurveyTemplate:
     """Retire a questionnaire (no new campaigns use it) or bring it back. Campaigns already
     using it are not affected."""
-    _check_perm(actor)
+    require_perm(actor, TEMPLATE_PERMISSION)
     template = SurveyTemplate.objects.select_for_update().get(pk=template_id)
     if template.is_active == is_active:
         return template
