@@ -57,7 +57,7 @@ from apps.surveys.models import (
 )
 from apps.surveys.services import campaigns as campaign_services
 from apps.surveys.services import templates as template_services
-from apps.surveys.services.responses import _create_follow_up, low_scores
+from apps.surveys.services.responses import create_follow_up, low_scores
 
 RELATIONSHIP = "Customer relationship survey"
 IMPROVE = ["Delivery times", "Communication", "Invoicing", "Product quality", "Ordering portal"]
@@ -481,7 +481,7 @@ def _follow_up(invitation: Invitation, answers: list[tuple], questions: list[Que
     lows = low_scores(questions, scores)
     if not lows:
         return None
-    follow_up = _create_follow_up(invitation, lows)
+    follow_up = create_follow_up(invitation, lows)
     # Timestamps only (no audited field changes): the audit entry keeps the real time of writing.
     Feedback.objects.filter(pk=follow_up.pk).unaudited_update(created_at=invitation.responded_at)
     return follow_up

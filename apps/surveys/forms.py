@@ -18,7 +18,7 @@ from apps.customers.models import Contact, Product
 from apps.customers.selectors import customer_segments
 from apps.surveys.models import MANAGE_PERMISSION, Campaign, QuestionKind, TemplateVersion
 from apps.surveys.services.campaigns import AUDIENCE_FIELDS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS
-from apps.surveys.services.campaigns import _match as match_emails
+from apps.surveys.services.campaigns import match_contacts as match_emails
 from apps.surveys.services.templates import MAX_QUESTIONS, clean_questions
 
 # Blank question rows under the filled ones; "Add more rows" submits the page for three more.

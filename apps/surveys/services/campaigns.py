@@ -415,7 +415,7 @@ def _read_rows(file) -> tuple[list[tuple[int, str]], ImportResult | None]:
     return rows, None
 
 
-def _match(rows: list[tuple[int, str]]) -> tuple[dict[int, Contact], list[RowProblem]]:
+def match_contacts(rows: list[tuple[int, str]]) -> tuple[dict[int, Contact], list[RowProblem]]:
     """Contacts by row for the rows that name a surveyable contact; a problem for every other row.
 
     The lookup is `Contact.objects.with_email`'s blind index, batched.
@@ -481,7 +481,7 @@ def campaign_import_contacts(*, campaign_id: int, actor: User, file) -> ImportRe
     rows, refused = _read_rows(file)
     if refused is not None:
         return refused
-    matched, problems = _match(rows)
+    matched, problems = match_contacts(rows)
     before = _contact_ids(campaign.audience_contacts.values_list("pk", flat=True))
     if campaign.audience_kind != AudienceKind.CONTACTS:
         before_ids: set[int] = set()

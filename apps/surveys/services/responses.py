@@ -205,7 +205,7 @@ def _follow_up_text_now(invitation: Invitation, lows: list[tuple[Question, int]]
     ) % {"campaign": invitation.campaign.name, "wave": invitation.wave.number, "scores": scores}
 
 
-def _create_follow_up(invitation: Invitation, lows: list[tuple[Question, int]]) -> Feedback:
+def create_follow_up(invitation: Invitation, lows: list[tuple[Question, int]]) -> Feedback:
     """Negative survey feedback for the campaign owner, new on the triage board, marked to call back."""
     csat = [score for question, score in lows if question.kind == QuestionKind.CSAT]
     return feedback_services.feedback_record_for_customer(
@@ -247,7 +247,7 @@ def response_submit(*, token: str, answers: Mapping[int, Any]) -> Response:
     clean = validate_answers(questions, answers)
     now = timezone.now()
     lows = low_scores(questions, clean)
-    follow_up = _create_follow_up(invitation, lows) if lows else None
+    follow_up = create_follow_up(invitation, lows) if lows else None
 
     texts = {str(q.pk): clean[q.pk] for q in questions if q.kind == QuestionKind.TEXT and q.pk in clean}
     response = Response(
