@@ -32,6 +32,7 @@ RUN SECRET_KEY="build-only-collectstatic-key-never-used-at-runtime-0123456789" \
     SITE_URL="https://build.invalid" \
     FIELD_ENCRYPTION_KEY="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
     BLIND_INDEX_KEY="build-only-blind-index-key-never-used-at-runtime" \
+    PORTAL_SIGNING_KEY="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var/media \
     && chown -R qms:qms /app/var

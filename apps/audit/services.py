@@ -185,16 +185,36 @@ class VerificationResult:
     verified: int
     first_bad_seq: int | None = None
     problem: str = ""
+    checkpoints: int = 0  # signed checkpoints the chain was checked against
 
 
-def verify_chain(*, chunk_size: int = 5000, progress=None) -> VerificationResult:
-    """Recompute every hash in order; stop at the first entry that does not fit.
+def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> VerificationResult:
+    """Recompute every hash in order and compare with the signed checkpoints.
 
-    Detects an edited row (its hash no longer matches), a removed or inserted
-    row (a gap in `seq`, or `prev_hash` not pointing at the previous entry).
-    A chain rewritten from some point on is caught by signed checkpoints kept
-    outside the database, not by this function alone.
+    Detects an edited row (its hash no longer matches), a removed or inserted row (a gap in
+    `seq`, or `prev_hash` not pointing at the previous entry). A chain rewritten from some
+    point on is consistent in itself, so it is caught by the signed checkpoints kept outside
+    the database (apps.audit.checkpoints): every checkpointed entry must still carry the
+    hash that was signed, and no checkpointed entry may be missing. `checkpoints` defaults to
+    the configured checkpoint log.
     """
+    from apps.audit import checkpoints as signed
+
+    if checkpoints is None:
+        try:
+            checkpoints = signed.read_log()
+        except signed.CheckpointLogError as error:
+            return VerificationResult(False, 0, None, str(error))
+    keys = signed.trusted_keys() if checkpoints else {}
+    for checkpoint in checkpoints:
+        problem = checkpoint.signature_problem(keys)
+        if problem:
+            return VerificationResult(False, 0, checkpoint.seq, problem)
+    signed_hashes: dict[int, list] = {}
+    for checkpoint in checkpoints:
+        signed_hashes.setdefault(checkpoint.seq, []).append(checkpoint)
+    last_good_checkpoint = 0
+
     expected_prev = AuditEntry.GENESIS_HASH
     expected_seq = 1
     verified = 0
@@ -212,9 +232,29 @@ def verify_chain(*, chunk_size: int = 5000, progress=None) -> VerificationResult
             return VerificationResult(
                 False, verified, entry.seq, f"entry #{entry.seq} was altered after it was written"
             )
+        for checkpoint in signed_hashes.get(entry.seq, ()):
+            if checkpoint.hash != entry.hash:
+                return VerificationResult(
+                    False,
+                    verified,
+                    last_good_checkpoint + 1,
+                    f"entry #{entry.seq} differs from the checkpoint signed at {checkpoint.signed_at}: "
+                    f"the chain was rewritten between entries #{last_good_checkpoint + 1} and #{entry.seq}",
+                )
+            last_good_checkpoint = entry.seq
         expected_prev = entry.hash
         expected_seq += 1
         verified += 1
         if progress is not None and verified % chunk_size == 0:
             progress(verified)
-    return VerificationResult(True, verified)
+    beyond = [checkpoint for checkpoint in checkpoints if checkpoint.seq > verified]
+    if beyond:
+        checkpoint = min(beyond, key=lambda c: c.seq)
+        return VerificationResult(
+            False,
+            verified,
+            verified + 1,
+            f"entries after #{verified} are missing: the checkpoint signed at {checkpoint.signed_at} "
+            f"covers entry #{checkpoint.seq}",
+        )
+    return VerificationResult(True, verified, checkpoints=len(checkpoints))

@@ -139,6 +139,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=WORKER_CANARY_SECONDS),
         "options": {"expires": max(1, WORKER_CANARY_SECONDS - 10)},
     },
+    # Every hour: sign the audit chain's head into the checkpoint log (nothing when unchanged).
+    "audit.sign_checkpoint": {
+        "task": "audit.sign_checkpoint",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 50 * 60},
+    },
     # Every five minutes: re-enqueue e-mails whose message was lost or whose worker died.
     "core.sweep_outbox": {
         "task": "core.sweep_outbox",
@@ -307,6 +313,14 @@ DEMO_DATA_ALLOWED = False
 # newest first; and the key of the blind index used to look people up by e-mail.
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", required=True)
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", required=True)
+# The portal's Ed25519 key (base64 of the 32-byte private key, `manage.py generate_signing_key`):
+# it signs the audit chain's hourly checkpoints and the evidence packs' manifests. After a
+# rotation, put the old public keys in AUDIT_TRUSTED_PUBLIC_KEYS so older checkpoints verify.
+PORTAL_SIGNING_KEY = env("PORTAL_SIGNING_KEY", required=True)
+AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])
+# Append-only log of signed checkpoints; keep it outside the database (and ideally on storage
+# that database administrators cannot rewrite), since it is what a rewritten chain is checked against.
+AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", f"{MEDIA_ROOT}/audit/checkpoints.jsonl")
 # Contacts with no interaction, consent or change for this long are pseudonymised nightly.
 CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 

@@ -8,6 +8,7 @@ default_to_embedded_servers()
 # Fixed dev-only keys, so data written by one run is readable by the next.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "LnmawekZ7dVmdHMUKHvwsd42xK9mF7jSkWHH0NtgZfk=")
 os.environ.setdefault("BLIND_INDEX_KEY", "Lax4yf1hdiGx4Dk5CFYxypZiMaUSnbmIt0lVTPq7vIw")
+os.environ.setdefault("PORTAL_SIGNING_KEY", "pBG1Rbm4z0N3TtN6lqDKbU5xVUsIEwo1mUU3I5UIrZk=")
 os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-used-in-production-0123456789abcdef")
 os.environ.setdefault("DEBUG", "1")
 

@@ -8,6 +8,7 @@ default_to_embedded_servers()
 # Fixed test-only keys, so data written by one run is readable by the next.
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Axtxh8qElZaKz2_TBnq_wu-a3syhhDmgnr6PLNbtYU8=")
 os.environ.setdefault("BLIND_INDEX_KEY", "uLhjVG1_s5lCa8lxujxDRtvfQYo9iIYYgSxp71U8Jtw")
+os.environ.setdefault("PORTAL_SIGNING_KEY", "h5qdnpVfuiwWaIvF/fF2GYhaC/cBdncz3sBbW8tvBHA=")
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-never-used-in-production-0123456789abcdef")
 os.environ["DEBUG"] = "0"
 
@@ -37,3 +38,5 @@ TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", "test_qms")
 DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"qms-{TEST_DATABASE_NAME}"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_DATABASE_NAME}"
+# Checkpoints describe one database's chain: each test database keeps its own log.
+AUDIT_CHECKPOINT_PATH = f"{MEDIA_ROOT}/audit/checkpoints-{TEST_DATABASE_NAME}.jsonl"

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "SITE_URL": "https://qms.example.com",
     "FIELD_ENCRYPTION_KEY": "uT3nqgIRO3qVNmRzvSB4Y0W8JcJGS5oyIoevXL0pWnM=",
     "BLIND_INDEX_KEY": "blind-index-key-of-at-least-32-random-characters",
+    "PORTAL_SIGNING_KEY": "mWbaN0MLSLfV4c7pbgM9TfFxxaMUm6BP0gMHNnbJB4M=",
 }
 
 
@@ -41,7 +42,16 @@ def test_production_settings_pass_the_deployment_checklist_without_warnings():
 
 @pytest.mark.parametrize(
     "missing",
-    ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY", "BLIND_INDEX_KEY", "SITE_URL"],
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+        "FIELD_ENCRYPTION_KEY",
+        "BLIND_INDEX_KEY",
+        "SITE_URL",
+        "PORTAL_SIGNING_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_variable(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
