@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("evidence/", include("apps.evidence.urls")),
     path("customers/", include("apps.customers.urls")),
     path("requirements/", include("apps.requirements.urls")),
     path("actions/", include("apps.actions.urls")),

@@ -25,3 +25,25 @@ class ActionsConfig(AppConfig):
                 order=300,
             )
         )
+
+        from apps.core import clauses
+
+        clauses.register(
+            clauses.Evidence(
+                clause="10.2",
+                model="actions.correctiveaction",
+                label=_("Corrective actions raised"),
+                date_field="created_at",
+                url_name="actions:action_list",
+            )
+        )
+        clauses.register(
+            clauses.Evidence(
+                clause="10.2",
+                model="actions.correctiveaction",
+                label=_("Corrective actions verified for effectiveness"),
+                date_field="verified_at",
+                url_name="actions:action_list",
+                restrict=lambda queryset: queryset.filter(verified_at__isnull=False),
+            )
+        )

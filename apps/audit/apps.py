@@ -18,3 +18,15 @@ class AuditConfig(AppConfig):
                 order=900,
             )
         )
+
+        from apps.core import clauses
+
+        clauses.register(
+            clauses.Evidence(
+                clause="7.5",
+                model="audit.auditentry",
+                label=_("Audit-trail entries (changes to records)"),
+                date_field="created_at",
+                url_name="audit:entry_list",
+            )
+        )

@@ -46,3 +46,48 @@ class ComplaintsConfig(AppConfig):
         from apps.actions.sources import register_effectiveness
 
         register_effectiveness("complaints.complaint", selectors.effectiveness)
+
+        from apps.core import clauses
+
+        for evidence in (
+            clauses.Evidence(
+                clause="ISO 10002",
+                model="complaints.complaint",
+                label=_("Complaints received"),
+                date_field="received_at",
+                url_name="complaints:complaint_list",
+            ),
+            clauses.Evidence(
+                clause="ISO 10002",
+                model="complaints.complaint",
+                label=_("Complaints closed"),
+                date_field="closed_at",
+                url_name="complaints:complaint_list",
+                restrict=lambda queryset: queryset.filter(closed_at__isnull=False),
+            ),
+            clauses.Evidence(
+                clause="ISO 10002",
+                model="complaints.complaintescalation",
+                label=_("SLA warnings and breaches escalated"),
+                date_field="created_at",
+            ),
+            clauses.Evidence(
+                clause="8.2.1",
+                model="complaints.complaintmessage",
+                label=_("Messages exchanged with complainants"),
+                date_field="created_at",
+            ),
+            clauses.Evidence(
+                clause="5.1.2",
+                model="complaints.recurrencealert",
+                label=_("Recurring-complaint alerts (risks to conformity)"),
+                date_field="created_at",
+            ),
+            clauses.Evidence(
+                clause="9.1.3",
+                model="complaints.recurrencealert",
+                label=_("Recurring-complaint alerts (risks to conformity)"),
+                date_field="created_at",
+            ),
+        ):
+            clauses.register(evidence)

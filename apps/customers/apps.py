@@ -23,3 +23,14 @@ class CustomersConfig(AppConfig):
                 label=_("Products"), url_name="customers:product_list", permission="customers.view_product", order=110
             )
         )
+
+        from apps.core import clauses
+
+        clauses.register(
+            clauses.Evidence(
+                clause="8.2.1",
+                model="customers.interaction",
+                label=_("Customer interactions logged"),
+                date_field="occurred_at",
+            )
+        )

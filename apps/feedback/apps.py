@@ -47,3 +47,19 @@ class FeedbackConfig(AppConfig):
                 label=_("Triage"), url_name="feedback:triage", permission="feedback.triage_feedback", order=195
             )
         )
+
+        from apps.core import clauses
+
+        for clause, label in (
+            ("9.1.2", _("Customer feedback received")),
+            ("8.2.1", _("Customer feedback received")),
+        ):
+            clauses.register(
+                clauses.Evidence(
+                    clause=clause,
+                    model="feedback.feedback",
+                    label=label,
+                    date_field="created_at",
+                    url_name="feedback:feedback_list",
+                )
+            )

@@ -46,3 +46,35 @@ class RequirementsConfig(AppConfig):
                 order=125,
             )
         )
+
+        from apps.core import clauses
+
+        for evidence in (
+            clauses.Evidence(
+                clause="8.2.2",
+                model="requirements.customerrequirement",
+                label=_("Customer requirements recorded"),
+                date_field="created_at",
+                url_name="requirements:requirement_list",
+            ),
+            clauses.Evidence(
+                clause="8.2.3",
+                model="requirements.requirementreview",
+                label=_("Requirement reviews before commitment"),
+                date_field="reviewed_at",
+            ),
+            clauses.Evidence(
+                clause="8.2.4",
+                model="requirements.requirementchangerequest",
+                label=_("Requested changes to requirements"),
+                date_field="requested_at",
+            ),
+            clauses.Evidence(
+                clause="8.2.4",
+                model="requirements.requirementversion",
+                label=_("New versions of changed requirements"),
+                date_field="created_at",
+                restrict=lambda queryset: queryset.filter(number__gt=1),
+            ),
+        ):
+            clauses.register(evidence)

@@ -45,3 +45,15 @@ class SurveysConfig(AppConfig):
                 label=_("Surveys"), url_name="surveys:campaign_list", permission=VIEW_PERMISSION, order=210
             )
         )
+
+        from apps.core import clauses
+
+        clauses.register(
+            clauses.Evidence(
+                clause="9.1.2",
+                model="surveys.response",
+                label=_("Satisfaction survey responses"),
+                date_field="submitted_at",
+                url_name="surveys:results",
+            )
+        )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.complaints",
     "apps.feedback",
     "apps.surveys",
+    "apps.evidence",
     "apps.dashboard",
 ]
 
@@ -321,6 +322,8 @@ AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])
 # Append-only log of signed checkpoints; keep it outside the database (and ideally on storage
 # that database administrators cannot rewrite), since it is what a rewritten chain is checked against.
 AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", f"{MEDIA_ROOT}/audit/checkpoints.jsonl")
+# The clause map's heat map marks a clause's month "thin" below this many records.
+EVIDENCE_THIN_BELOW = env_int("EVIDENCE_THIN_BELOW", 3)
 # Contacts with no interaction, consent or change for this long are pseudonymised nightly.
 CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.evidence import views
+
+app_name = "evidence"
+
+urlpatterns = [path("clauses/", views.ClauseMapView.as_view(), name="clause_map")]
