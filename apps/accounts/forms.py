@@ -5,10 +5,34 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts import capabilities
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.core import clauses
 from apps.core.services import email_enqueue
 
 
-class UserCreateForm(forms.Form):
+class AccessFields(forms.Form):
+    """When an account ends and which clauses an (external) auditor may see."""
+
+    access_until = forms.DateField(
+        label=_("Access until (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("For external auditors: the account stops working after this day, even when signed in."),
+    )
+    clause_scope = forms.MultipleChoiceField(
+        label=_("Limit to clauses"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Auditors only: they see just the records that evidence these clauses. None ticked: every clause."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clause_scope"].choices = [
+            (clause, f"{clause} {title}") for clause, title in clauses.CLAUSES.items()
+        ]
+
+
+class UserCreateForm(AccessFields):
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
@@ -20,7 +44,7 @@ class UserCreateForm(forms.Form):
         return email
 
 
-class UserUpdateForm(forms.Form):
+class UserUpdateForm(AccessFields):
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     is_active = forms.BooleanField(label=_("Active"), required=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -58,6 +59,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("admin site access"), default=False, help_text=_("May sign in to the Django admin site.")
     )
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # External auditors get accounts that end on a set day and may see only some clauses;
+    # apps.accounts.backends enforces both on every request, not only at sign-in.
+    access_expires_at = models.DateTimeField(_("access expires"), null=True, blank=True)
+    clause_scope = ArrayField(
+        models.CharField(max_length=20), verbose_name=_("limited to clauses"), default=list, blank=True
+    )
 
     objects = UserManager()
 
@@ -73,6 +80,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def access_expired(self) -> bool:
+        return self.access_expires_at is not None and timezone.now() >= self.access_expires_at
 
     def audit_label(self) -> str:
         return f"User #{self.pk}"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -15,6 +18,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
+from apps.core import clauses
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.services import email_enqueue
 
@@ -34,16 +38,50 @@ def _refuse_losing_last_manager(user: User) -> None:
         raise BusinessRuleViolation(_("The portal must keep at least one active quality manager."))
 
 
+def expiry_moment(last_day: date | None) -> datetime | None:
+    """Access granted "until" a day lasts through that day in the organisation's time zone."""
+    if last_day is None:
+        return None
+    return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+
+
+def last_day_of_access(user: User) -> date | None:
+    if user.access_expires_at is None:
+        return None
+    return timezone.localtime(user.access_expires_at).date() - timedelta(days=1)
+
+
+def _check_access(role: str, last_day: date | None, clause_scope: list[str]) -> list[str]:
+    if last_day is not None and last_day < timezone.localdate():
+        raise BusinessRuleViolation(_("The last day of access cannot be in the past."))
+    unknown = sorted(set(clause_scope) - set(clauses.CLAUSES))
+    if unknown:
+        raise BusinessRuleViolation(_("Unknown clauses: %(clauses)s.") % {"clauses": ", ".join(unknown)})
+    if clause_scope and role != Role.AUDITOR:
+        raise BusinessRuleViolation(_("Only auditors can be limited to some clauses."))
+    return [clause for clause in clauses.CLAUSES if clause in clause_scope]
+
+
 @transaction.atomic
 def user_create(
-    *, email: str, full_name: str, role: str, actor, password: str | None = None, base_url: str = ""
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    actor,
+    password: str | None = None,
+    base_url: str = "",
+    access_until: date | None = None,
+    clause_scope: list[str] | None = None,
 ) -> User:
     """Create a user in one role. Without a password, e-mails an invitation to set one
-    (queued in the outbox, sent after commit)."""
+    (queued in the outbox, sent after commit). An external auditor's account can end on
+    `access_until` and be limited to `clause_scope`."""
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise BusinessRuleViolation(_("A user with this e-mail address already exists."))
-    user = User(email=email, full_name=full_name)
+    scope = _check_access(role, access_until, clause_scope or [])
+    user = User(email=email, full_name=full_name, access_expires_at=expiry_moment(access_until), clause_scope=scope)
     user.set_password(password)
     user.save()
     _set_role_groups(user, role)
@@ -56,6 +94,8 @@ def user_create(
             "full_name": [None, full_name],
             "role": [None, role],
             "is_active": [None, True],
+            "access_expires_at": [None, user.access_expires_at],
+            "clause_scope": [None, scope],
         },
     )
     if password is None:
@@ -112,6 +152,33 @@ def user_set_active(*, user_id: int, active: bool, actor, reason: str = "") -> U
         changes={"is_active": [not active, active]},
         reason=reason,
     )
+    return user
+
+
+@transaction.atomic
+def user_set_access(
+    *, user_id: int, access_until: date | None, clause_scope: list[str], actor, reason: str = ""
+) -> User:
+    """Set the last day of a user's access and the clauses an auditor may see (empty: all).
+
+    Takes effect at the user's next request: the session's backend checks both every time."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    expires_at = expiry_moment(access_until)
+    before_expiry = user.access_expires_at
+    expiry_changed = expires_at != before_expiry
+    if expiry_changed and expires_at is not None:
+        _refuse_losing_last_manager(user)
+    # An account that already ended keeps its past last day when only its clauses change.
+    scope = _check_access(user.role, access_until if expiry_changed else None, clause_scope)
+    changes = audit.diff(
+        {"access_expires_at": before_expiry, "clause_scope": user.clause_scope},
+        {"access_expires_at": expires_at, "clause_scope": scope},
+    )
+    if not changes:
+        return user
+    user.access_expires_at, user.clause_scope = expires_at, scope
+    user.save(update_fields=["access_expires_at", "clause_scope"])
+    audit.record(actor=actor, action=AuditEntry.Action.UPDATE, obj=user, changes=changes, reason=reason)
     return user
 
 

@@ -106,6 +106,8 @@ class UserDetailView(PermissionRequiredMixin, FormView):
             "role": self.object.role,
             "is_active": self.object.is_active,
             "capabilities": sorted(services.user_capabilities(self.object)),
+            "access_until": services.last_day_of_access(self.object),
+            "clause_scope": self.object.clause_scope,
         }
 
     def get_context_data(self, **kwargs):
@@ -132,6 +134,13 @@ class UserDetailView(PermissionRequiredMixin, FormView):
                 )
                 services.user_set_active(
                     user_id=self.object.pk, active=data["is_active"], actor=self.request.user, reason=data["reason"]
+                )
+                services.user_set_access(
+                    user_id=self.object.pk,
+                    access_until=data["access_until"],
+                    clause_scope=data["clause_scope"],
+                    actor=self.request.user,
+                    reason=data["reason"],
                 )
                 if "capabilities" in data:
                     services.user_set_capabilities(

@@ -77,6 +77,7 @@ class AuditEntry(models.Model):
         ordering = ["-seq"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
+        permissions = [("view_evidence", "Can view the evidence held for each ISO clause")]
         indexes = [models.Index(fields=["content_type", "object_id", "seq"], name="audit_record_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive"),

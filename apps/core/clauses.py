@@ -74,3 +74,14 @@ def evidence_for(clause: str) -> list[Evidence]:
 def all_evidence() -> list[Evidence]:
     order = list(CLAUSES)
     return sorted(_evidence.values(), key=lambda e: (order.index(e.clause), e.model, str(e.label)))
+
+
+def view_permissions(clause_ids) -> frozenset[str]:
+    """The view permissions of every record type evidencing one of these clauses."""
+    wanted = set(clause_ids)
+    permissions = set()
+    for evidence in _evidence.values():
+        if evidence.clause in wanted:
+            meta = evidence.model_class()._meta
+            permissions.add(f"{meta.app_label}.view_{meta.model_name}")
+    return frozenset(permissions)

@@ -17,7 +17,7 @@ class EvidenceConfig(AppConfig):
             navigation.Entry(
                 label=_("Evidence by clause"),
                 url_name="evidence:clause_map",
-                permission="audit.view_auditentry",
+                permission="audit.view_evidence",
                 order=910,
             )
         )

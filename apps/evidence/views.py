@@ -11,7 +11,7 @@ from apps.evidence.selectors import clause_map
 class ClauseMapView(PermissionRequiredMixin, TemplateView):
     """What the portal holds for each clause in a period, with a heat map of thin months."""
 
-    permission_required = "audit.view_auditentry"
+    permission_required = "audit.view_evidence"
     template_name = "evidence/clause_map.html"
 
     def get_context_data(self, **kwargs):
@@ -22,6 +22,8 @@ class ClauseMapView(PermissionRequiredMixin, TemplateView):
             form = PeriodForm({"start": start, "end": end})
         start, end = form.period()
         months, rows = clause_map(start=start, end=end)
+        if self.request.user.clause_scope:
+            rows = [row for row in rows if row.clause in self.request.user.clause_scope]
         return {
             **super().get_context_data(**kwargs),
             "form": form,

@@ -9,7 +9,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "role", "role_label", "is_active"]
+        fields = ["id", "email", "full_name", "role", "role_label", "is_active", "access_expires_at", "clause_scope"]
         read_only_fields = fields
 
 
