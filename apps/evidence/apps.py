@@ -21,3 +21,11 @@ class EvidenceConfig(AppConfig):
                 order=910,
             )
         )
+        navigation.register(
+            navigation.Entry(
+                label=_("Integrity"),
+                url_name="evidence:integrity",
+                permission="audit.view_evidence",
+                order=920,
+            )
+        )

@@ -4,4 +4,7 @@ from apps.evidence import views
 
 app_name = "evidence"
 
-urlpatterns = [path("clauses/", views.ClauseMapView.as_view(), name="clause_map")]
+urlpatterns = [
+    path("clauses/", views.ClauseMapView.as_view(), name="clause_map"),
+    path("integrity/", views.IntegrityView.as_view(), name="integrity"),
+]
