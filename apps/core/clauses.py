@@ -13,8 +13,9 @@ The auditor's clause map, its heat map and the evidence packs all read this one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from django.apps import apps
 from django.db.models import Model, QuerySet
@@ -85,3 +86,20 @@ def view_permissions(clause_ids) -> frozenset[str]:
             meta = evidence.model_class()._meta
             permissions.add(f"{meta.app_label}.view_{meta.model_name}")
     return frozenset(permissions)
+
+
+# Documents (not rows) that evidence a clause, e.g. management-review reports for 9.3:
+# provider(first_day, last_day) yields {"name", "title", "content": bytes} for the period.
+DocumentProvider = Callable[[date, date], Iterable[dict]]
+_documents: dict[str, list[DocumentProvider]] = {}
+
+
+def register_documents(clause: str, provider: DocumentProvider) -> None:
+    if clause not in CLAUSES:
+        raise ValueError(f"Unknown clause {clause!r}.")
+    if provider not in _documents.setdefault(clause, []):
+        _documents[clause].append(provider)
+
+
+def documents_for(clause: str) -> list[DocumentProvider]:
+    return list(_documents.get(clause, []))

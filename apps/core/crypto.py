@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-__all__ = ["InvalidToken", "PersonalDataModel", "blind_index", "encrypted_field"]
+__all__ = ["InvalidToken", "PersonalDataModel", "blind_index", "encrypted_field", "encrypted_properties"]
 
 
 @cache
@@ -112,7 +112,13 @@ class PersonalDataModel(models.Model):
         self.__dict__.pop("_fernet_cache", None)
 
 
-def encrypted_field(column: str):
+class EncryptedProperty(property):
+    """The plain-value property of one ciphertext column (exports find them by this type)."""
+
+    column: str
+
+
+def encrypted_field(column: str) -> EncryptedProperty:
     """A property reading and writing the plain value of the ciphertext field `column`."""
 
     def getter(self: PersonalDataModel) -> str:
@@ -124,4 +130,16 @@ def encrypted_field(column: str):
     def setter(self: PersonalDataModel, value: str | None) -> None:
         setattr(self, column, self._encrypt(value or ""))
 
-    return property(getter, setter)
+    prop = EncryptedProperty(getter, setter)
+    prop.column = column
+    return prop
+
+
+def encrypted_properties(model) -> dict[str, str]:
+    """{property name: ciphertext column} of a model's encrypted fields."""
+    found = {}
+    for klass in reversed(model.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, EncryptedProperty):
+                found[name] = value.column
+    return found

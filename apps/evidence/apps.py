@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EvidenceConfig(AppConfig):
-    """What auditors take away: the clause map, its heat map and (later) evidence packs.
+    """What auditors take away: the clause map and its heat map, integrity checks, evidence packs.
     Reads every domain app through apps.core.clauses; nothing imports it."""
 
     name = "apps.evidence"
@@ -11,14 +11,30 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Evidence")
 
     def ready(self) -> None:
+        from apps.accounts import capabilities
         from apps.core import navigation
 
+        capabilities.register(
+            capabilities.Capability(
+                permission="evidence.export_personal_data",
+                label=_("Includes personal data in evidence packs"),
+                roles=("auditor",),
+            )
+        )
         navigation.register(
             navigation.Entry(
                 label=_("Evidence by clause"),
                 url_name="evidence:clause_map",
                 permission="audit.view_evidence",
                 order=910,
+            )
+        )
+        navigation.register(
+            navigation.Entry(
+                label=_("Evidence packs"),
+                url_name="evidence:pack_list",
+                permission="audit.view_evidence",
+                order=915,
             )
         )
         navigation.register(

@@ -1,8 +1,9 @@
-"""Records of what auditors ran: integrity verifications (and, next, evidence packs)."""
+"""What auditors run: integrity verifications and evidence packs."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +58,58 @@ class IntegrityCheck(models.Model):
     @property
     def active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class EvidencePack(models.Model):
+    """An auditor's export: what was asked for, then the signed ZIP a worker built.
+
+    A row first, the task enqueued after commit and claimed with a conditional UPDATE, so a
+    duplicate delivery builds nothing twice; a build whose worker died is re-queued by the
+    sweeper. The file lives under MEDIA_ROOT and is deleted after EVIDENCE_PACK_RETENTION_DAYS.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        BUILDING = "building", _("Building")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    clauses = ArrayField(models.CharField(max_length=20), verbose_name=_("clauses"))
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to (inclusive)"))
+    customer_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    product_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    include_personal_data = models.BooleanField(_("personal data included"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(_("SHA-256 of the pack"), max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    record_count = models.PositiveBigIntegerField(_("records"), default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    heartbeat_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("evidence pack")
+        verbose_name_plural = _("evidence packs")
+        permissions = [("export_personal_data", "Can include personal data in evidence packs")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")), name="evidence_pack_period_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Evidence pack #{self.pk}"
+
+    def audit_label(self) -> str:
+        return f"Evidence pack #{self.pk}"
+
+    @property
+    def download_name(self) -> str:
+        return f"evidence-pack-{self.pk}-{self.period_start:%Y%m%d}-{self.period_end:%Y%m%d}.zip"

@@ -1,15 +1,29 @@
-"""Integrity verification runs: started by an auditor or quality manager, run by a worker."""
+"""What auditors start and workers run: integrity verifications and evidence packs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+import logging
+import os
+import secrets
+from datetime import date, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.audit.services import verify_chain
-from apps.evidence.models import IntegrityCheck
+from apps.core import clauses as clause_registry
+from apps.core.exceptions import BusinessRuleViolation
+from apps.evidence.models import EvidencePack, IntegrityCheck
+from apps.evidence.packs import PackBuilder
+
+logger = logging.getLogger(__name__)
 
 # A run that reported no progress for this long lost its worker; a new request replaces it.
 STALE_AFTER = timedelta(minutes=10)
@@ -72,3 +86,160 @@ def integrity_check_run(*, check_id: int) -> IntegrityCheck | None:
         finished_at=timezone.now(),
     )
     return IntegrityCheck.objects.get(pk=check_id)
+
+
+# --- evidence packs -------------------------------------------------------------------------
+
+# A queued pack not picked up this long after its request lost its message; a build silent
+# this long lost its worker. The sweeper hands both to a worker again.
+PACK_QUEUED_GRACE = timedelta(minutes=2)
+PACK_STALE_AFTER = timedelta(minutes=30)
+PACK_MAX_ATTEMPTS = 3
+MAX_PACK_MONTHS = 36
+
+
+@transaction.atomic
+def pack_request(
+    *,
+    actor,
+    clauses: list[str],
+    period_start: date,
+    period_end: date,
+    customer_ids: list[int] | None = None,
+    product_ids: list[int] | None = None,
+    include_personal_data: bool = False,
+    enqueue: bool = True,
+) -> EvidencePack:
+    """Queue an evidence pack (audited as an export); a worker builds it after commit, or
+    the caller does (`enqueue=False`, the export_evidence command).
+
+    A clause-limited auditor may ask only for their clauses; personal data only with the
+    evidence.export_personal_data permission.
+    """
+    from apps.evidence.tasks import build_pack_task
+
+    chosen = [clause for clause in clause_registry.CLAUSES if clause in set(clauses)]
+    if not chosen or len(chosen) != len(set(clauses)):
+        raise BusinessRuleViolation(_("Choose one or more of the portal's clauses."))
+    if actor.clause_scope and not set(chosen) <= set(actor.clause_scope):
+        raise BusinessRuleViolation(
+            _("Your account may export only clauses %(clauses)s.") % {"clauses": ", ".join(actor.clause_scope)}
+        )
+    if period_end < period_start:
+        raise BusinessRuleViolation(_("The period must end on or after its first day."))
+    if (period_end.year - period_start.year) * 12 + period_end.month - period_start.month >= MAX_PACK_MONTHS:
+        raise BusinessRuleViolation(_("Choose at most %(months)s months.") % {"months": MAX_PACK_MONTHS})
+    if include_personal_data and not actor.has_perm("evidence.export_personal_data"):
+        raise BusinessRuleViolation(_("You may not include personal data in evidence packs."))
+    pack = EvidencePack.objects.create(
+        requested_by=actor,
+        clauses=chosen,
+        period_start=period_start,
+        period_end=period_end,
+        customer_ids=sorted(set(customer_ids or [])),
+        product_ids=sorted(set(product_ids or [])),
+        include_personal_data=include_personal_data,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        obj=pack,
+        changes={
+            "clauses": [None, pack.clauses],
+            "period": [None, [period_start.isoformat(), period_end.isoformat()]],
+            "customers": [None, pack.customer_ids],
+            "products": [None, pack.product_ids],
+            "personal_data": [None, include_personal_data],
+        },
+    )
+    if enqueue:
+        transaction.on_commit(lambda: build_pack_task.delay(pack.pk))
+    return pack
+
+
+def _pack_dir() -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "evidence"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def pack_path(pack: EvidencePack) -> Path:
+    return Path(settings.MEDIA_ROOT) / pack.file_name
+
+
+def pack_build(*, pack_id: int) -> EvidencePack | None:
+    """Build a queued pack (or one whose worker died). Returns None when another run has it.
+
+    The ZIP is written to a temporary name and renamed into place only when complete, so a
+    crash never leaves a half pack that looks ready.
+    """
+    now = timezone.now()
+    claimed = (
+        EvidencePack.objects.filter(pk=pack_id, attempts__lt=PACK_MAX_ATTEMPTS)
+        .filter(
+            Q(status=EvidencePack.Status.QUEUED)
+            | Q(status=EvidencePack.Status.BUILDING, heartbeat_at__lt=now - PACK_STALE_AFTER)
+        )
+        .update(status=EvidencePack.Status.BUILDING, attempts=F("attempts") + 1, heartbeat_at=now)
+    )
+    if not claimed:
+        return None
+    pack = EvidencePack.objects.select_related("requested_by").get(pk=pack_id)
+    folder = _pack_dir()
+    final = folder / f"pack-{pack.pk}-{secrets.token_hex(8)}.zip"
+    partial = folder / f".{final.name}.partial"
+    try:
+        result = PackBuilder(pack).build(partial)
+        digest = hashlib.sha256()
+        with partial.open("rb") as handle:
+            while chunk := handle.read(1024 * 1024):
+                digest.update(chunk)
+        os.replace(partial, final)
+    except Exception as error:
+        partial.unlink(missing_ok=True)
+        logger.exception("evidence pack build failed", extra={"pack_id": pack_id})
+        failed = pack.attempts >= PACK_MAX_ATTEMPTS
+        EvidencePack.objects.filter(pk=pack_id).update(
+            status=EvidencePack.Status.FAILED if failed else EvidencePack.Status.QUEUED,
+            error=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now() if failed else None,
+        )
+        raise
+    EvidencePack.objects.filter(pk=pack_id).update(
+        status=EvidencePack.Status.READY,
+        file_name=str(final.relative_to(settings.MEDIA_ROOT)),
+        sha256=digest.hexdigest(),
+        size=final.stat().st_size,
+        record_count=result.records,
+        error="",
+        finished_at=timezone.now(),
+    )
+    return EvidencePack.objects.get(pk=pack_id)
+
+
+@transaction.atomic
+def pack_downloaded(*, pack: EvidencePack, actor) -> None:
+    """Who took the pack away, and when, is part of the record."""
+    audit.record(actor=actor, action=AuditEntry.Action.EXPORT, obj=pack, reason="downloaded")
+
+
+def sweep_packs(*, now=None, limit: int = 100) -> dict[str, int]:
+    """Hand lost or stalled builds to a worker again; delete packs past their retention."""
+    from apps.evidence.tasks import build_pack_task
+
+    now = now or timezone.now()
+    lost = EvidencePack.objects.filter(
+        Q(status=EvidencePack.Status.QUEUED, created_at__lt=now - PACK_QUEUED_GRACE)
+        | Q(status=EvidencePack.Status.BUILDING, heartbeat_at__lt=now - PACK_STALE_AFTER),
+        attempts__lt=PACK_MAX_ATTEMPTS,
+    ).values_list("pk", flat=True)[:limit]
+    requeued = list(lost)
+    for pack_id in requeued:
+        build_pack_task.delay(pack_id)
+    expired = 0
+    cutoff = now - timedelta(days=settings.EVIDENCE_PACK_RETENTION_DAYS)
+    for pack in EvidencePack.objects.filter(status=EvidencePack.Status.READY, finished_at__lt=cutoff)[:limit]:
+        pack_path(pack).unlink(missing_ok=True)
+        EvidencePack.objects.filter(pk=pack.pk).update(status=EvidencePack.Status.EXPIRED, file_name="")
+        expired += 1
+    return {"requeued": len(requeued), "expired": expired}

@@ -1,14 +1,19 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.shortcuts import redirect
-from django.views.generic import TemplateView
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
 
 from apps.audit import checkpoints
+from apps.core.exceptions import BusinessRuleViolation
 from apps.evidence import services
-from apps.evidence.forms import PeriodForm, default_period
-from apps.evidence.models import IntegrityCheck
+from apps.evidence.forms import PackForm, PeriodForm, default_period
+from apps.evidence.models import EvidencePack, IntegrityCheck
 from apps.evidence.selectors import clause_map
 
 PERMISSION = "audit.view_evidence"
@@ -74,3 +79,63 @@ class IntegrityView(PermissionRequiredMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         services.integrity_check_request(actor=request.user)
         return redirect("evidence:integrity")
+
+
+def packs_visible_to(user):
+    """Quality managers see every pack; auditors the packs they asked for."""
+    packs = EvidencePack.objects.select_related("requested_by")
+    return packs if user.has_perm("evidence.view_evidencepack") else packs.filter(requested_by=user)
+
+
+class PackListView(PermissionRequiredMixin, FormView):
+    """Request an evidence pack and download the ones that are ready."""
+
+    permission_required = PERMISSION
+    template_name = "evidence/pack_list.html"
+    form_class = PackForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_initial(self):
+        start, end = default_period()
+        return {"start": start, "end": end}
+
+    def get_context_data(self, **kwargs):
+        packs = list(packs_visible_to(self.request.user)[:50])
+        return {
+            **super().get_context_data(**kwargs),
+            "packs": packs,
+            "refresh_seconds": REFRESH_SECONDS if any(p.status in ("queued", "building") for p in packs) else None,
+            "public_key": checkpoints.public_key_b64(),
+        }
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.pack_request(
+                actor=self.request.user,
+                clauses=data["clauses"],
+                period_start=data["start"],
+                period_end=data["end"],
+                customer_ids=data["customers"],
+                product_ids=[product.pk for product in data["products"]],
+                include_personal_data=data.get("include_personal_data", False),
+            )
+        except BusinessRuleViolation as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, _("The evidence pack is being built; it appears below when ready."))
+        return redirect("evidence:pack_list")
+
+
+class PackDownloadView(PermissionRequiredMixin, View):
+    permission_required = PERMISSION
+
+    def get(self, request, pk: int):
+        pack = get_object_or_404(packs_visible_to(request.user), pk=pk)
+        path = services.pack_path(pack)
+        if pack.status != EvidencePack.Status.READY or not pack.file_name or not path.exists():
+            raise Http404
+        services.pack_downloaded(pack=pack, actor=request.user)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=pack.download_name)

@@ -146,6 +146,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 50 * 60},
     },
+    # Every five minutes: re-queue evidence packs whose build was lost or stalled; delete expired ones.
+    "evidence.sweep_packs": {
+        "task": "evidence.sweep_packs",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     # Every five minutes: re-enqueue e-mails whose message was lost or whose worker died.
     "core.sweep_outbox": {
         "task": "core.sweep_outbox",
@@ -324,6 +330,8 @@ AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])
 AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", f"{MEDIA_ROOT}/audit/checkpoints.jsonl")
 # The clause map's heat map marks a clause's month "thin" below this many records.
 EVIDENCE_THIN_BELOW = env_int("EVIDENCE_THIN_BELOW", 3)
+# Evidence packs (ZIP files under MEDIA_ROOT/evidence) are deleted this many days after they are built.
+EVIDENCE_PACK_RETENTION_DAYS = env_int("EVIDENCE_PACK_RETENTION_DAYS", 30)
 # Contacts with no interaction, consent or change for this long are pseudonymised nightly.
 CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 
