@@ -13,14 +13,20 @@ class ActionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label=_("Search"), help_text=_("Reference, title, source."))
     status = django_filters.ChoiceFilter(choices=CorrectiveAction.Status.choices, label=_("Status"), empty_label=ALL)
     owner = django_filters.ModelChoiceFilter(queryset=owner_candidates(), label=_("Owner"), empty_label=ALL)
+    open = django_filters.BooleanFilter(method="filter_open", label=_("Open"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue plan items"))
 
     class Meta:
         model = CorrectiveAction
-        fields = ["q", "status", "owner", "overdue"]
+        fields = ["q", "status", "owner", "open", "overdue"]
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)
+
+    def filter_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.open() if value else queryset.filter(status=CorrectiveAction.Status.VERIFIED_EFFECTIVE)
 
     def filter_overdue(self, queryset, name, value):
         if value is None:

@@ -144,7 +144,11 @@ class CorrectiveAction(TimeStampedModel):
         verbose_name = _("corrective action")
         verbose_name_plural = _("corrective actions")
         permissions = [("verify_correctiveaction", _("Can verify the effectiveness of corrective actions"))]
-        indexes = [models.Index(fields=["source_content_type", "source_object_id"], name="action_source_idx")]
+        indexes = [
+            models.Index(fields=["source_content_type", "source_object_id"], name="action_source_idx"),
+            # The keyset ordering of the list pages and API (apps.core.pagination).
+            models.Index(fields=["created_at", "id"], name="action_created_id_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=ActionStatus.values), name="action_status_valid"),
             models.CheckConstraint(condition=models.Q(round__gte=1), name="action_round_positive"),

@@ -33,6 +33,7 @@ from apps.actions.forms import (
 from apps.actions.models import VERIFY_PERMISSION, ActionPlanItem, CorrectiveAction
 from apps.audit.selectors import history_for
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
 Status = CorrectiveAction.Status
@@ -45,13 +46,14 @@ def _is_manager(user) -> bool:
     return bool(user.is_superuser or user.has_role("quality_manager"))
 
 
-class ActionListView(PermissionRequiredMixin, FilterView):
+class ActionListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """All corrective actions: filter by status, owner, overdue; search; 25 a page."""
 
     permission_required = VIEW_PERMISSION
     filterset_class = ActionFilter
     template_name = "actions/action_list.html"
     paginate_by = 25
+    keyset_ordering = ("-created_at", "-id")
 
     def get_queryset(self):
         return selectors.action_list(user=self.request.user)

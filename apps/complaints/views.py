@@ -48,6 +48,7 @@ from apps.complaints.models import (
     Severity,
 )
 from apps.core import panels
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.public import rate_limited, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
@@ -237,11 +238,12 @@ def _visible(user):
     return Complaint.objects.visible_to(user)
 
 
-class ComplaintListView(PermissionRequiredMixin, FilterView):
+class ComplaintListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     permission_required = VIEW_PERMISSION
     filterset_class = ComplaintFilter
     template_name = "complaints/complaint_list.html"
     paginate_by = 25
+    keyset_ordering = ("-received_at", "-id")
 
     def get_queryset(self):
         return _visible(self.request.user).with_relations()

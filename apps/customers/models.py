@@ -32,6 +32,8 @@ class Product(TimeStampedModel):
         ordering = ["name", "id"]
         verbose_name = _("product or service")
         verbose_name_plural = _("products and services")
+        # The keyset ordering of the list pages and API (apps.core.pagination).
+        indexes = [models.Index(fields=["name", "id"], name="product_name_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -85,7 +87,11 @@ class Customer(TimeStampedModel):
         ordering = ["name", "id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["status", "name"], name="customer_status_name_idx")]
+        indexes = [
+            models.Index(fields=["status", "name"], name="customer_status_name_idx"),
+            # The keyset ordering of the list pages and API (apps.core.pagination).
+            models.Index(fields=["name", "id"], name="customer_name_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -207,6 +213,8 @@ class Interaction(TimeStampedModel):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
+        # The keyset ordering of the list pages and API (apps.core.pagination).
+        indexes = [models.Index(fields=["occurred_at", "id"], name="interaction_occurred_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.occurred_at:%Y-%m-%d}"

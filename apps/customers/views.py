@@ -18,6 +18,7 @@ from apps.accounts.roles import Role
 from apps.audit.selectors import history_for
 from apps.core import panels
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.views import ServiceFormMixin
 from apps.customers import imports, selectors, services
 from apps.customers.filters import CustomerFilter, ProductFilter
@@ -60,13 +61,15 @@ class ObjectMixin:
 # Customers ---------------------------------------------------------------------------
 
 
-class CustomerListView(PermissionRequiredMixin, FilterView):
+class CustomerListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """Customers, filtered by status, type, segment, country and account owner; searchable by name."""
 
     permission_required = "customers.view_customer"
     filterset_class = CustomerFilter
     template_name = "customers/customer_list.html"
     paginate_by = 25
+    keyset_ordering = ("name", "id")
+    keyset_total = True
 
     def get_queryset(self):
         return selectors.customer_list()
@@ -321,11 +324,12 @@ class FollowUpCompleteView(PermissionRequiredMixin, ObjectMixin, View):
 # Products ----------------------------------------------------------------------------
 
 
-class ProductListView(PermissionRequiredMixin, FilterView):
+class ProductListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     permission_required = "customers.view_product"
     filterset_class = ProductFilter
     template_name = "customers/product_list.html"
     paginate_by = 50
+    keyset_ordering = ("name", "id")
 
     def get_queryset(self):
         return selectors.products()

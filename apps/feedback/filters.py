@@ -24,6 +24,9 @@ class FeedbackFilter(django_filters.FilterSet):
         queryset=Product.objects.order_by("name", "id"), label=_("Product"), empty_label=ALL
     )
     owner = django_filters.ModelChoiceFilter(queryset=owner_candidates(), label=_("Owner"), empty_label=ALL)
+    segment = django_filters.CharFilter(
+        field_name="customer__segment", lookup_expr="exact", label=_("Customer segment")
+    )
     received_from = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("Received from"), widget=DATE
     )
@@ -33,7 +36,18 @@ class FeedbackFilter(django_filters.FilterSet):
 
     class Meta:
         model = Feedback
-        fields = ["q", "status", "channel", "sentiment", "category", "product", "owner", "received_from", "received_to"]
+        fields = [
+            "q",
+            "status",
+            "channel",
+            "sentiment",
+            "category",
+            "product",
+            "segment",
+            "owner",
+            "received_from",
+            "received_to",
+        ]
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

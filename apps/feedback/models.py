@@ -195,7 +195,11 @@ class Feedback(PersonalDataModel, TimeStampedModel):
             ("triage_feedback", _("Can triage feedback")),
             ("convert_feedback", _("Can convert feedback into a complaint")),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="feedback_status_created_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="feedback_status_created_idx"),
+            # The keyset ordering of the list pages and API (apps.core.pagination).
+            models.Index(fields=["created_at", "id"], name="feedback_created_id_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),

@@ -20,6 +20,7 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.public import rate_limited, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.feedback import selectors, services
@@ -98,13 +99,14 @@ class PublicThanksView(TemplateView):
 # Staff pages ----------------------------------------------------------------------------
 
 
-class FeedbackListView(PermissionRequiredMixin, FilterView):
+class FeedbackListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """All feedback: filter by status, channel, sentiment, category, product, owner, dates; search."""
 
     permission_required = VIEW_PERMISSION
     filterset_class = FeedbackFilter
     template_name = "feedback/feedback_list.html"
     paginate_by = 25
+    keyset_ordering = ("-created_at", "-id")
 
     def get_queryset(self):
         return selectors.visible_feedback(self.request.user)

@@ -19,6 +19,9 @@ class RequirementFilter(django_filters.FilterSet):
     product = django_filters.ModelChoiceFilter(
         queryset=Product.objects.order_by("name", "id"), label=_("Product"), empty_label=ALL
     )
+    segment = django_filters.CharFilter(
+        field_name="customer__segment", lookup_expr="exact", label=_("Customer segment")
+    )
     type = django_filters.ChoiceFilter(choices=RequirementType.choices, label=_("Type"), empty_label=ALL)
     status = django_filters.ChoiceFilter(choices=CustomerRequirement.Status.choices, label=_("Status"), empty_label=ALL)
     priority = django_filters.ChoiceFilter(choices=RequirementPriority.choices, label=_("Priority"), empty_label=ALL)
@@ -26,7 +29,7 @@ class RequirementFilter(django_filters.FilterSet):
 
     class Meta:
         model = CustomerRequirement
-        fields = ["q", "customer", "product", "type", "status", "priority", "owner"]
+        fields = ["q", "customer", "product", "segment", "type", "status", "priority", "owner"]
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

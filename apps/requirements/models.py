@@ -177,7 +177,11 @@ class CustomerRequirement(TimeStampedModel):
         verbose_name = _("customer requirement")
         verbose_name_plural = _("customer requirements")
         permissions = [("review_customerrequirement", _("Can review customer requirements (ISO 9001 8.2.3)"))]
-        indexes = [models.Index(fields=["status", "submitted_at"], name="requirement_status_submit_idx")]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"], name="requirement_status_submit_idx"),
+            # The keyset ordering of the list pages and API (apps.core.pagination).
+            models.Index(fields=["created_at", "id"], name="requirement_created_id_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(version__gte=1), name="requirement_version_positive"),
             models.CheckConstraint(
@@ -337,6 +341,8 @@ class RequirementReview(models.Model):
         ordering = ["requirement_id", "reviewed_at", "id"]
         verbose_name = _("requirement review")
         verbose_name_plural = _("requirement reviews")
+        # The review lead-time KPI and the clause map read reviews by their date.
+        indexes = [models.Index(fields=["reviewed_at"], name="requirement_review_time_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(decision__in=["accept", "reject"]), name="review_decision_valid"),
             models.CheckConstraint(

@@ -20,6 +20,7 @@ from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.requirements import selectors, services
 from apps.requirements.filters import RequirementListFilter
@@ -43,13 +44,14 @@ VIEW_PERMISSION = "requirements.view_customerrequirement"
 CHANGE_PERMISSION = "requirements.change_customerrequirement"
 
 
-class RequirementListView(PermissionRequiredMixin, FilterView):
+class RequirementListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """All requirements: filter by customer, product, type, status, owner; search; sort."""
 
     permission_required = VIEW_PERMISSION
     filterset_class = RequirementListFilter
     template_name = "requirements/requirement_list.html"
     paginate_by = 25
+    keyset_ordering = ("-created_at", "-id")
 
     def get_queryset(self):
         return selectors.visible_requirements(self.request.user)
@@ -58,12 +60,13 @@ class RequirementListView(PermissionRequiredMixin, FilterView):
         return {**super().get_context_data(**kwargs), "review_due_days": review_due_days()}
 
 
-class ReviewQueueView(PermissionRequiredMixin, ListView):
+class ReviewQueueView(PermissionRequiredMixin, KeysetPaginationMixin, ListView):
     """Requirements waiting for review, longest waiting first; overdue ones highlighted."""
 
     permission_required = REVIEW_PERMISSION
     template_name = "requirements/review_queue.html"
     paginate_by = 25
+    keyset_ordering = ("submitted_at", "id")
 
     def get_queryset(self):
         return selectors.awaiting_review()

@@ -419,6 +419,8 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["wave", "status"], name="survey_inv_wave_status"),
             models.Index(fields=["contact", "created_at"], name="survey_inv_contact_created"),
+            # The survey response-rate KPI counts invitations sent in a period.
+            models.Index(fields=["sent_at"], name="survey_inv_sent_idx"),
             models.Index(
                 fields=["next_reminder_at"],
                 condition=models.Q(responded_at__isnull=True, next_reminder_at__isnull=False),
@@ -546,7 +548,11 @@ class Response(PersonalDataModel):
         ordering = ["-submitted_at", "-id"]
         verbose_name = _("survey response")
         verbose_name_plural = _("survey responses")
-        indexes = [models.Index(fields=["campaign", "submitted_at"], name="survey_resp_campaign_time")]
+        indexes = [
+            models.Index(fields=["campaign", "submitted_at"], name="survey_resp_campaign_time"),
+            # The keyset ordering of the list pages and API (apps.core.pagination).
+            models.Index(fields=["submitted_at", "id"], name="survey_resp_submitted_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Response #{self.pk}"

@@ -26,6 +26,7 @@ from django.views.generic import ListView, TemplateView
 from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
+from apps.core.pagination import KeysetPaginationMixin
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.surveys.filters import CampaignFilter
 from apps.surveys.forms import (
@@ -222,11 +223,12 @@ class TemplateActiveView(PostOnlyView):
 # Campaigns ----------------------------------------------------------------------------
 
 
-class CampaignListView(PermissionRequiredMixin, FilterView):
+class CampaignListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     permission_required = VIEW_PERMISSION
     filterset_class = CampaignFilter
     template_name = "surveys/manage/campaign_list.html"
     paginate_by = 25
+    keyset_ordering = ("-created_at", "-id")
 
     def get_queryset(self):
         return Campaign.objects.select_related("template_version__template", "owner", "audience_product").order_by(

@@ -385,7 +385,7 @@ REST_FRAMEWORK = {
     ],
     # Default deny: every view must declare who may use it.
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.DenyAll"],
-    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

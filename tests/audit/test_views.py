@@ -44,8 +44,9 @@ def test_audit_api_access(api_clients, trail, persona, expected, django_assert_m
     assert response.status_code == expected
     if expected == 200:
         body = response.json()
-        assert body["count"] == 31
+        assert "count" not in body
         assert len(body["results"]) == 10
+        assert body["next"]
         assert body["results"][0]["seq"] == 31
 
 

@@ -115,7 +115,7 @@ def test_list_endpoints_run_a_fixed_number_of_queries(
     with django_assert_max_num_queries(queries):
         response = api_clients["auditor"].get(RESOURCES[resource])
     assert response.status_code == 200
-    assert response.json()["count"] == rows
+    assert len(response.json()["results"]) == rows
 
 
 # Writing ------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ class CorrectiveActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = CorrectiveActionSerializer
     filterset_class = ActionFilter
     ordering_fields = ["created_at", "updated_at", "title", "status", "effectiveness_check_date"]
+    ordering = ("-created_at", "-id")
 
     def base_queryset(self):
         return CorrectiveAction.objects.with_relations()

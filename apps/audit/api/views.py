@@ -14,6 +14,7 @@ class AuditEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     filterset_class = AuditEntryFilter
     lookup_field = "seq"
     ordering_fields = ["seq"]
+    ordering = ("-seq",)
 
     def get_queryset(self):
         return entries()

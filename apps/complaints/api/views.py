@@ -18,6 +18,7 @@ from apps.complaints.api.serializers import (
     MessageInputSerializer,
     TransitionInputSerializer,
 )
+from apps.complaints.filters import ComplaintFilter
 from apps.complaints.models import ASSIGN_PERMISSION, CHANGE_PERMISSION, VIEW_PERMISSION, Complaint
 from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 
@@ -37,7 +38,8 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
 
     permission_classes = [IsActiveUser, CanView]
     serializer_class = ComplaintSerializer
-    filterset_fields = ["status", "severity", "category", "assignee"]
+    filterset_class = ComplaintFilter
+    ordering = ("-received_at", "-id")
 
     def base_queryset(self):
         return Complaint.objects.with_relations()

@@ -21,6 +21,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     serializer_class = s.CustomerSerializer
     filterset_fields = ["status", "kind", "segment", "country", "account_owner"]
     ordering_fields = ["id", "name", "created_at"]
+    ordering = ("name", "id")
 
     def base_queryset(self):
         return Customer.objects.prefetch_related("products").order_by("name", "id")
@@ -45,6 +46,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     serializer_class = s.ContactSerializer
     filterset_fields = ["customer", "is_active", "survey_consent"]
     ordering_fields = ["id", "created_at"]
+    ordering = ("customer_id", "id")
 
     def base_queryset(self):
         return selectors.contacts().order_by("id")
@@ -89,6 +91,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     serializer_class = s.ProductSerializer
     filterset_fields = ["kind", "is_active"]
     ordering_fields = ["id", "code", "name"]
+    ordering = ("name", "id")
 
     def base_queryset(self):
         return selectors.products().order_by("name", "id")
@@ -113,6 +116,7 @@ class InteractionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     serializer_class = s.InteractionSerializer
     filterset_fields = ["customer", "channel"]
     ordering_fields = ["id", "occurred_at"]
+    ordering = ("-occurred_at", "-id")
 
     def base_queryset(self):
         return selectors.interactions().order_by("-occurred_at", "-id")

@@ -43,6 +43,7 @@ class RequirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     serializer_class = RequirementSerializer
     filterset_class = RequirementFilter
     ordering_fields = ["created_at", "updated_at", "title", "target_date", "status", "priority_rank"]
+    ordering = ("-created_at", "-id")
 
     def base_queryset(self):
         return selectors.requirements()

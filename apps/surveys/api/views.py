@@ -62,6 +62,7 @@ class SurveyTemplateViewSet(SurveyReadViewSet):
     serializer_class = s.SurveyTemplateSerializer
     filterset_fields = ["is_active"]
     ordering_fields = ["id", "name"]
+    ordering = ("name", "id")
 
     def base_queryset(self):
         versions = TemplateVersion.objects.order_by("-number").prefetch_related(
@@ -76,6 +77,7 @@ class CampaignViewSet(SurveyReadViewSet):
     serializer_class = s.CampaignSerializer
     filterset_fields = ["status", "recurrence", "template_version", "owner"]
     ordering_fields = ["id", "name", "created_at", "next_run_at"]
+    ordering = ("-created_at", "-id")
 
     def base_queryset(self):
         return Campaign.objects.annotate(
@@ -106,6 +108,7 @@ class WaveViewSet(SurveyReadViewSet):
     serializer_class = s.WaveSerializer
     filterset_fields = ["campaign", "status"]
     ordering_fields = ["id", "scheduled_for", "number"]
+    ordering = ("campaign_id", "number", "id")
 
     def base_queryset(self):
         return Wave.objects.order_by("campaign_id", "number")
@@ -117,6 +120,7 @@ class InvitationViewSet(SurveyReadViewSet):
     serializer_class = s.InvitationSerializer
     filterset_fields = ["campaign", "wave", "status", "customer", "contact"]
     ordering_fields = ["id", "sent_at", "responded_at"]
+    ordering = ("id",)
 
     def base_queryset(self):
         # Not even loaded: a serializer change can then not leak them by accident.
@@ -129,6 +133,7 @@ class ResponseViewSet(SurveyReadViewSet):
     serializer_class = s.ResponseSerializer
     filterset_fields = ["campaign", "wave", "customer", "product"]
     ordering_fields = ["id", "submitted_at"]
+    ordering = ("-submitted_at", "-id")
 
     def base_queryset(self):
         answers = Answer.objects.order_by("question__position", "question_id")
