@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("apps.complaints.api.urls")),
     path("", include("apps.feedback.api.urls")),
     path("", include("apps.surveys.api.urls")),
+    path("", include("apps.objectives.api.urls")),
 ]
 
 urlpatterns = [
@@ -36,6 +37,7 @@ urlpatterns = [
     path("complaints/", include("apps.complaints.urls")),
     path("feedback/", include("apps.feedback.urls")),
     path("surveys/", include("apps.surveys.urls")),
+    path("objectives/", include("apps.objectives.urls")),
     path("s/", include("apps.surveys.public_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

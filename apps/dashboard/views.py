@@ -1,11 +1,22 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
+from apps.accounts.roles import Role
+from apps.dashboard import selectors
+from apps.dashboard.forms import DashboardFilterForm
+
+
+def sees_dashboard(user) -> bool:
+    """Quality managers steer with the figures; auditors read the same figures (nothing on it writes)."""
+    return bool(user.is_superuser or user.has_role(Role.QUALITY_MANAGER, Role.AUDITOR))
+
 
 class HomeView(LoginRequiredMixin, TemplateView):
-    """The signed-in home page: the user's role and the sections it reaches.
+    """The signed-in home page (ISO 9001 5.1.2).
 
-    The quality manager's KPI dashboard (ISO 9001 5.1.2) fills this page in the objectives issue.
+    Quality managers and auditors get the customer-focus dashboard, filtered by
+    period, product and segment; staff get their own queue; everyone keeps the
+    role line, the registered panels and the sections they can reach.
     """
 
     template_name = "dashboard/home.html"
@@ -13,4 +24,24 @@ class HomeView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         from apps.core import panels
 
-        return {**super().get_context_data(**kwargs), "panels": panels.panels_for("dashboard", None, self.request.user)}
+        user = self.request.user
+        context = {
+            **super().get_context_data(**kwargs),
+            "panels": panels.panels_for("dashboard", None, user),
+        }
+        if sees_dashboard(user):
+            form = DashboardFilterForm(self.request.GET or None)
+            months, product, segment = form.values()
+            selection = selectors.Selection(
+                period=selectors.Period.ending_this_month(months),
+                product_id=product.pk if product else None,
+                segment=segment,
+            )
+            context.update(
+                mode="dashboard",
+                filter={"form": form},
+                dashboard=selectors.quality_dashboard(user=user, selection=selection),
+            )
+        elif user.has_role(Role.STAFF):
+            context.update(mode="queue", queue=selectors.staff_queue(user=user))
+        return context

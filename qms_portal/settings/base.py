@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "apps.complaints",
     "apps.feedback",
     "apps.surveys",
+    "apps.analytics",
+    "apps.objectives",
     "apps.evidence",
     "apps.dashboard",
 ]
@@ -201,6 +203,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    # Every minute: fold the days touched by new or changed complaints, feedback and survey
+    # answers into the dashboard roll-ups (at most ANALYTICS_REFRESH_BATCH days per run).
+    "analytics.refresh_rollups": {
+        "task": "analytics.refresh_rollups",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    # Every night at 01:30 UTC: measure every active objective with a computed KPI for the
+    # current and the just-finished period (replacing, never duplicating, a period's value).
+    "objectives.measure_all": {
+        "task": "objectives.measure_all",
+        "schedule": crontab(hour=1, minute=30),
+        "options": {"expires": 60 * 60},
+    },
 }
 # Celery's Django fixup (5.5+) closes every database connection before and after each task
 # unless this is set, so each batch task opened a new PostgreSQL session. With it the fixup
@@ -209,6 +225,11 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # How long a worker may be silent before /healthz reports it missing.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=3)
+
+# Analytics roll-ups ----------------------------------------------------------
+# Days folded into the roll-ups per refresh run; a backlog larger than this drains over
+# several minutes instead of holding one long transaction.
+ANALYTICS_REFRESH_BATCH = env_int("ANALYTICS_REFRESH_BATCH", 400)
 
 # Accounts, login security ----------------------------------------------------
 

@@ -12,11 +12,19 @@ from apps.accounts import services as accounts
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.actions import demo as actions_demo
+from apps.analytics import services as analytics
 from apps.complaints import demo as complaints_demo
 from apps.customers import demo as customers_demo
 from apps.feedback import demo as feedback_demo
+from apps.objectives import demo as objectives_demo
 from apps.requirements import demo as requirements_demo
 from apps.surveys import demo as surveys_demo
+
+
+def fold_into_rollups(users) -> None:
+    """The objectives' computed history reads the roll-ups, so they must hold the demo data first."""
+    analytics.rebuild()
+
 
 DEMO_LOADERS = [
     customers_demo.load,
@@ -25,6 +33,8 @@ DEMO_LOADERS = [
     complaints_demo.load,
     feedback_demo.load,
     surveys_demo.load,
+    fold_into_rollups,
+    objectives_demo.load,
 ]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
 DEMO_USERS = [

@@ -1,0 +1,57 @@
+"""The quality manager's dashboard on the demo data, in a real browser (ISO 9001 5.1.2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from qms_portal.env import BASE_DIR
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# Kept after the run as evidence of what the dashboard looked like (var/ is git-ignored).
+SCREENSHOT = BASE_DIR / "var" / "test-artifacts" / "dashboard.png"
+CHARTS = ("chart-surveys", "chart-complaints", "chart-pareto", "chart-control")
+
+
+@pytest.fixture
+def demo_data() -> None:
+    from django.core.management import call_command
+
+    from apps.analytics import services as analytics
+    from tests.migrated_data import ensure_role_groups
+
+    ensure_role_groups()
+    call_command("seed_demo")
+    analytics.rebuild()
+
+
+def test_dashboard_shows_every_chart_and_tiles_open_their_lists(
+    page: Page, sign_in: Callable[..., None], demo_data: None
+) -> None:
+    from apps.dashboard.management.commands.seed_demo import DEMO_PASSWORD
+
+    sign_in(page, "manager@example.com", DEMO_PASSWORD)
+    page.goto("/")
+
+    expect(page.get_by_test_id("dashboard")).to_be_visible()
+    for key in CHARTS:
+        svg = page.get_by_test_id(key).locator("svg.chart-svg").first
+        expect(svg).to_be_visible()
+        box = svg.bounding_box()
+        assert box is not None, key
+        assert box["width"] > 200, key
+        assert box["height"] > 80, key
+    expect(page.get_by_test_id("refreshed-at")).to_contain_text(re.compile(r"Figures as of \d\d:\d\d"))
+    expect(page.get_by_test_id("tile-open_complaints").get_by_test_id("tile-value")).to_have_text(re.compile(r"\d+"))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+
+    with page.expect_navigation():
+        page.get_by_test_id("tile-link-open_complaints").click()
+
+    assert re.search(r"/complaints/\?open=true$", page.url), page.url
+    expect(page.locator("#id_open")).to_have_value("true")
