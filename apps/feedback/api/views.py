@@ -7,9 +7,11 @@ conversion need `triage_feedback` / `convert_feedback`. A refused workflow step 
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
 from apps.accounts.permissions import IsActiveUser
@@ -17,6 +19,7 @@ from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
 from apps.feedback import selectors, services
 from apps.feedback.api.serializers import (
     CloseInputSerializer,
+    FeedbackListSerializer,
     FeedbackRecordInputSerializer,
     FeedbackSerializer,
     RaiseActionInputSerializer,
@@ -29,17 +32,77 @@ from apps.feedback.models import CHANGE_PERMISSION, CONVERT_PERMISSION, TRIAGE_P
 CanChangeFeedback = object_rule(CHANGE_PERMISSION)
 VIEW = [IsActiveUser, requires(VIEW_PERMISSION)]
 CONFLICT = {409: OpenApiResponse(description="The workflow does not allow this step now.")}
+# A list row (FeedbackListSerializer): the columns it shows, the related names, the text's
+# ciphertext and data key, and `pk` for the keyset cursor of any `?ordering=`.
+LIST_ROW = (
+    "pk",
+    "id",
+    "reference",
+    "channel",
+    "customer_id",
+    "customer__name",
+    "contact_id",
+    "product_id",
+    "product__name",
+    "rating",
+    "data_key",
+    "text_ct",
+    "category_id",
+    "category__name",
+    "sentiment",
+    "status",
+    "owner_id",
+    "owner__full_name",
+    "owner__email",
+    "call_back",
+    "consent_to_contact",
+    "consent_at",
+    "complaint_id",
+    "triaged_at",
+    "closed_at",
+    "close_reason",
+    "erased_at",
+    "created_at",
+    "updated_at",
+)
 
 
+class FilterWhenAsked(DjangoFilterBackend):
+    """DjangoFilterBackend that leaves a list without filter parameters alone: with no value
+    given every filter returns the rows unchanged, yet building the filter form took about a
+    tenth of an unfiltered 100-row request."""
+
+    def filter_queryset(self, request, queryset, view):
+        paginator = view.paginator
+        paging = {paginator.cursor_query_param, paginator.page_size_query_param, OrderingFilter.ordering_param}
+        if set(request.query_params) <= paging:
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+@extend_schema_view(list=extend_schema(responses=FeedbackSerializer))
 class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customer feedback from every channel (ISO 9001 9.1.2)."""
 
     serializer_class = FeedbackSerializer
+    filter_backends = [FilterWhenAsked, OrderingFilter]
     filterset_class = FeedbackFilter
     ordering_fields = ["created_at", "updated_at", "rating", "status"]
+    ordering = ("-created_at", "-id")
 
     def base_queryset(self):
         return selectors.feedback_list()
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            # Plain rows, not model instances (with one more per related row): at a page of
+            # 100 rows, building the instances cost a third of the request.
+            queryset = queryset.select_related(None).values_list(*LIST_ROW, named=True)
+        return queryset
+
+    def get_serializer_class(self):
+        return FeedbackListSerializer if self.action == "list" else FeedbackSerializer
 
     @extend_schema(request=FeedbackRecordInputSerializer, responses={201: FeedbackSerializer})
     def create(self, request, *args, **kwargs):
