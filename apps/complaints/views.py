@@ -40,6 +40,7 @@ from apps.complaints.forms import (
 )
 from apps.complaints.models import (
     ASSIGN_PERMISSION,
+    CHANGE_PERMISSION,
     VIEW_PERMISSION,
     Complaint,
     ComplaintAttachment,
@@ -299,9 +300,12 @@ class ComplaintDetailView(PermissionRequiredMixin, DetailView):
 
 
 class ComplaintPostView(PermissionRequiredMixin, View):
-    """Base for the POST-only staff actions: load within scope (404), validate, call the service."""
+    """Base for the POST-only staff actions: load within scope (404), validate, call the service.
 
-    permission_required = VIEW_PERMISSION
+    A role that may not change complaints at all (auditors) is refused with 403 before
+    anything is read; the services still apply the object rules (staff: assigned only)."""
+
+    permission_required = CHANGE_PERMISSION
     form_class = ReasonForm
     success_message = gettext_lazy("Saved.")
 
@@ -355,6 +359,7 @@ class EraseView(ComplaintPostView):
 
 
 class MessageView(ComplaintPostView):
+    permission_required = "complaints.add_complaintmessage"
     form_class = MessageForm
 
     def perform(self, complaint, data):
@@ -371,6 +376,7 @@ class AssessView(ComplaintPostView):
 
 
 class AssignView(ComplaintPostView):
+    permission_required = ASSIGN_PERMISSION
     form_class = AssignForm
 
     def perform(self, complaint, data):
