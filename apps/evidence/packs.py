@@ -43,6 +43,7 @@ MASK = "[personal data]"
 # Columns that are secrets or ciphertext, never exported whatever the permission.
 SECRET_COLUMNS = {"data_key", "token_hash", "email_index", "password"}
 VERIFY_SCRIPT = Path(__file__).with_name("verify_pack.py")
+FLUSH_BYTES = 1 << 20
 
 
 @dataclass
@@ -72,22 +73,34 @@ class BuildResult:
 
 
 class _HashingEntry:
-    """A ZIP entry opened for writing that hashes and counts what goes through it."""
+    """A ZIP entry opened for writing that hashes and counts what goes through it.
+
+    COPY hands over one row per write(); hashing and compressing each row on its own cost
+    more than the rows themselves, so they go through in chunks of FLUSH_BYTES."""
 
     def __init__(self, archive: zipfile.ZipFile, pack_file: PackFile):
         self.pack_file = pack_file
         self._raw = archive.open(pack_file.path, "w", force_zip64=True)
         self._sha = hashlib.sha256()
+        self._buffer = bytearray()
 
     def write(self, data) -> int:
         if isinstance(data, str):
             data = data.encode()
-        self._sha.update(data)
-        self.pack_file.size += len(data)
-        self._raw.write(data)
+        self._buffer += data
+        if len(self._buffer) >= FLUSH_BYTES:
+            self._flush()
         return len(data)
 
+    def _flush(self) -> None:
+        if self._buffer:
+            self._sha.update(self._buffer)
+            self.pack_file.size += len(self._buffer)
+            self._raw.write(self._buffer)
+            self._buffer.clear()
+
     def close(self) -> None:
+        self._flush()
         self._raw.close()
         self.pack_file.sha256 = self._sha.hexdigest()
 
@@ -99,26 +112,36 @@ class _HashingEntry:
 
 
 class _JsonArray:
-    """Receives one JSON document per line (COPY output) and writes them as one JSON array."""
+    """Receives one JSON document per line (COPY output) and writes them as one JSON array,
+    turning line breaks into separators a chunk at a time."""
 
     def __init__(self, target: _HashingEntry):
         self.target = target
         self.count = 0
-        self._pending = b""
+        self._pending = bytearray()
 
     def write(self, data) -> int:
         if isinstance(data, str):
             data = data.encode()
         self._pending += data
-        *lines, self._pending = self._pending.split(b"\n")
-        for line in lines:
-            if line:
-                self.target.write((b"[\n" if self.count == 0 else b",\n") + line)
-                self.count += 1
+        if len(self._pending) >= FLUSH_BYTES:
+            self._emit()
         return len(data)
 
+    def _emit(self) -> None:
+        end = self._pending.rfind(b"\n")
+        if end < 0:
+            return
+        lines = bytes(self._pending[:end]).strip(b"\n")
+        del self._pending[: end + 1]
+        if not lines:
+            return
+        self.target.write((b"[\n" if self.count == 0 else b",\n") + lines.replace(b"\n", b",\n"))
+        self.count += lines.count(b"\n") + 1
+
     def finish(self) -> None:
-        self.write(b"\n")
+        self._pending += b"\n"
+        self._emit()
         self.target.write(b"\n]\n" if self.count else b"[]\n")
 
 

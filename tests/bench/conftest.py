@@ -26,7 +26,9 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
 
     verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
+        # Not serialized: nothing here restores the database from a snapshot, and serializing
+        # every table after migrating only costs time.
+        config = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"}, serialized_aliases=set())
     try:
         yield
     finally:

@@ -1,15 +1,21 @@
 """The deterministic, seeded bench data set, loaded through PostgreSQL COPY.
 
-One call, `load(size)`, writes customers (in segments), contacts (survey consent, personal
-fields encrypted), a questionnaire with NPS / CSAT / CES / choice / text questions, a main
-campaign holding `answers` answers in monthly waves, a background campaign with a quarter as
-many, their invitations, responses and answers; then VACUUM ANALYZE. Rows go in as COPY text
-(hundreds of thousands a second, against tens of thousands for bulk_create); ids are given
-here, so the sequences are moved past them afterwards.
+One call, `load(size)`, writes products, customers (in segments), contacts (survey consent,
+personal fields encrypted), a questionnaire with NPS / CSAT / CES / choice / text questions, a
+main campaign holding `answers` answers in monthly waves, a background campaign with a quarter
+as many, their invitations, responses and answers; twelve months of complaints (categories,
+products, channels, severities, SLA due dates, long-tailed handling times) and feedback
+(channels, ratings, sentiment, categories, products); then VACUUM ANALYZE and the analytics
+roll-ups' full rebuild. Rows go in as COPY text (hundreds of thousands a second, against tens
+of thousands for bulk_create); ids are given here, so the sequences are moved past them
+afterwards. Inside a transaction (the smoke run in tests/smoke) it works too, with ANALYZE only.
 
 Distributions: NPS skewed (about 45% promoters, 20% detractors), a third of responses with
-a comment, submissions bunched in the days after each wave's send. Every byte written is
-hashed, so the checksum identifies the data set: runs on different data are never compared.
+a comment, submissions bunched in the days after each wave's send; complaint categories and
+products Pareto-like, acknowledgement, response and closure delays log-normal (a long tail of
+complaints taking weeks), due dates from the real SLA policy and working-time calendar. Every
+byte written is hashed, so the checksum identifies the data set: runs on different data are
+never compared.
 Ciphertexts are deterministic too (fixed IV and time, one shared data key), which is why the
 checksum also changes when FIELD_ENCRYPTION_KEY does.
 """
@@ -21,25 +27,38 @@ import bisect
 import hashlib
 import io
 import json
+import math
 import random
 import time
+import zoneinfo
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from itertools import accumulate
 
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import connection
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SEED = 20260901
 ANCHOR = datetime(2026, 10, 1, tzinfo=UTC)  # fixed, so the data set never depends on the day it is made
 ANSWERS_PER_RESPONSE = 4.55  # NPS + CSAT + 0.85 CES + single choice + 0.7 multiple choice
 RESPONSE_RATE = 0.35
 BACKGROUND_SHARE = 0.25
 # Loaded without their secondary indexes and constraints, which are rebuilt afterwards.
-BULK_TABLES = ["customers_contact", "surveys_invitation", "surveys_response", "surveys_answer"]
+BULK_TABLES = [
+    "customers_contact",
+    "surveys_invitation",
+    "surveys_response",
+    "surveys_answer",
+    "complaints_complaint",
+    "feedback_feedback",
+]
+# The months of complaints and feedback before ANCHOR.
+HISTORY_DAYS = 365
 
 SEGMENTS = ["Enterprise", "Mid-market", "Small business", "Public sector", "Healthcare"]
 SEGMENT_WEIGHTS = [15, 30, 35, 12, 8]
@@ -48,6 +67,46 @@ CSAT_WEIGHTS = [5, 8, 17, 40, 30]  # 1..5
 CES_WEIGHTS = [3, 5, 8, 14, 25, 27, 18]  # 1..7
 SINGLE_CHOICES = ["E-mail", "Account manager", "Website", "Trade fair"]
 MULTIPLE_CHOICES = ["Quality", "Delivery", "Price", "Support", "Documentation"]
+SEVERITY_WEIGHTS = {"low": 30, "medium": 45, "high": 20, "critical": 5}
+COMPLAINT_CHANNEL_WEIGHTS = {
+    "web": 35,
+    "email": 30,
+    "phone": 20,
+    "letter": 5,
+    "in_person": 4,
+    "feedback": 3,
+    "other": 3,
+}
+COMPLAINT_CATEGORIES = [
+    ("Late delivery", 30),
+    ("Damaged goods", 20),
+    ("Wrong item", 14),
+    ("Invoice error", 10),
+    ("Product defect", 8),
+    ("Poor support", 6),
+    ("Documentation", 5),
+    ("Staff conduct", 3),
+    ("Data protection", 2),
+    ("Other", 2),
+]
+FEEDBACK_CHANNEL_WEIGHTS = {"web_form": 35, "email": 20, "phone": 15, "meeting": 5, "social_media": 10, "survey": 15}
+FEEDBACK_CATEGORIES = ["Delivery", "Product quality", "Service", "Pricing", "Website", "Suggestion"]
+FEEDBACK_RATING_WEIGHTS = [8, 10, 17, 35, 30]  # 1..5
+COMPLAINT_TEXTS = [
+    "The pallet arrived two days after the promised date.",
+    "Three units were dented when we unpacked them.",
+    "We received the 40 mm version instead of the 50 mm one.",
+    "The invoice lists a discount we never agreed to.",
+    "The seal failed after two weeks in service.",
+]
+FEEDBACK_TEXTS = [
+    "Thanks for the quick turnaround on our last order.",
+    "It would help if the order confirmation listed the batch numbers.",
+    "The hotline kept us waiting for twenty minutes.",
+    "Your technician was friendly and competent.",
+    "Prices went up again without notice.",
+    "The online catalogue is missing the spare parts.",
+]
 COMMENTS = [
     "Delivery was on time and the packaging was fine.",
     "Support took three days to answer my ticket.",
@@ -68,13 +127,64 @@ class Size:
     contacts: int
     waves: int
     dispatch_slice: int  # recipients per dispatch repeat (see bench_dispatch.py)
+    complaints: int = 0
+    feedback: int = 0
+    products: int = 20
+    campaigns: int = 2  # the main and background campaigns, plus completed ones without answers
 
 
+# Complaints and feedback scale with the answers as at L (issue #9: 500k complaints; issue #6:
+# 1M feedback rows with 5M answers). XS is the smoke run's own size (tests/smoke), never a bench.
 SIZES = {
-    "S": Size("S", answers=50_000, customers=1_500, contacts=12_000, waves=6, dispatch_slice=600),
+    "XS": Size(
+        "XS",
+        answers=5_000,
+        customers=300,
+        contacts=1_500,
+        waves=3,
+        dispatch_slice=100,
+        complaints=500,
+        feedback=1_000,
+        products=8,
+        campaigns=2,
+    ),
+    "S": Size(
+        "S",
+        answers=50_000,
+        customers=1_500,
+        contacts=12_000,
+        waves=6,
+        dispatch_slice=600,
+        complaints=5_000,
+        feedback=10_000,
+        products=20,
+        campaigns=10,
+    ),
     # About 100,000 surveyable contacts: the dispatch campaign of issue #5.
-    "M": Size("M", answers=1_000_000, customers=20_000, contacts=117_000, waves=12, dispatch_slice=2_400),
-    "L": Size("L", answers=5_000_000, customers=200_000, contacts=400_000, waves=12, dispatch_slice=6_000),
+    "M": Size(
+        "M",
+        answers=1_000_000,
+        customers=20_000,
+        contacts=117_000,
+        waves=12,
+        dispatch_slice=2_400,
+        complaints=100_000,
+        feedback=200_000,
+        products=60,
+        campaigns=60,
+    ),
+    "L": Size(
+        "L",
+        answers=5_000_000,
+        customers=200_000,
+        contacts=400_000,
+        waves=12,
+        dispatch_slice=6_000,
+        complaints=500_000,
+        feedback=1_000_000,
+        products=150,
+        campaigns=300,
+    ),
 }
 
 
@@ -93,6 +203,14 @@ class Dataset:
     segments: list[str]
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
+    complaints: int = 0
+    feedback: int = 0
+    product_ids: list[int] = field(default_factory=list)
+    complaint_category_ids: list[int] = field(default_factory=list)
+    feedback_category_ids: list[int] = field(default_factory=list)
+    first_day: str = ""  # ISO date: the first local day with complaints or feedback
+    last_day: str = ""  # ISO date: the day after the last
+    rollup_seconds: float | None = None  # the analytics full rebuild after loading; None without one
 
     def summary(self) -> dict:
         return dict(self.__dict__)
@@ -139,10 +257,16 @@ class _Loader:
         """Load `tables` without their secondary indexes, unique and foreign-key constraints,
         then build them again in one pass each (several times faster than maintaining them
         row by row; the constraints are validated when they come back). Check constraints
-        and primary keys stay."""
+        and primary keys stay. User triggers (the analytics roll-ups' dirty markers) are off
+        meanwhile: the full rebuild after loading covers every row at once."""
         saved = []
         with connection.cursor() as cursor:
+            if connection.in_atomic_block:
+                # Deferred foreign-key checks of rows written earlier in the transaction would
+                # forbid the ALTER TABLEs: run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table in tables:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
                 cursor.execute(
                     "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                     "WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
@@ -171,7 +295,10 @@ class _Loader:
                         cursor.execute(definition)
                     for name, definition in constraints:
                         cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                    cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
                 cursor.execute("RESET maintenance_work_mem")
+                if connection.in_atomic_block:
+                    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
     def finish_sequences(self) -> None:
         with connection.cursor() as cursor:
@@ -241,6 +368,375 @@ def _campaign(name: str, version, user, *, status: str = "active", waves: int = 
     )
 
 
+def _text_lines(loader: _Loader, table: str, columns: list[str], rows: list[list[str]]) -> None:
+    loader.copy(table, columns, ["\t".join(row) for row in rows])
+
+
+def _products_and_categories(loader: _Loader, size: Size) -> tuple[list[int], list[int], list[int]]:
+    first = loader.next_id("customers_product")
+    products = [first + n for n in range(size.products)]
+    _text_lines(
+        loader,
+        "customers_product",
+        ["id", "created_at", "updated_at", "code", "name", "kind", "description", "is_active"],
+        [
+            [
+                str(pk),
+                _ts(ANCHOR - timedelta(days=HISTORY_DAYS + 60)),
+                _ts(ANCHOR - timedelta(days=HISTORY_DAYS + 60)),
+                f"BENCH-{n:04d}",
+                f"Bench product {n:04d}",
+                "service" if n % 5 == 4 else "product",
+                "",
+                "t",
+            ]
+            for n, pk in enumerate(products)
+        ],
+    )
+    first = loader.next_id("complaints_complaintcategory")
+    complaint_categories = [first + n for n in range(len(COMPLAINT_CATEGORIES))]
+    _text_lines(
+        loader,
+        "complaints_complaintcategory",
+        ["id", "created_at", "updated_at", "name", "is_active"],
+        [
+            [str(pk), _ts(ANCHOR), _ts(ANCHOR), f"{name} (bench)", "t"]
+            for pk, (name, _weight) in zip(complaint_categories, COMPLAINT_CATEGORIES, strict=True)
+        ],
+    )
+    first = loader.next_id("feedback_feedbackcategory")
+    feedback_categories = [first + n for n in range(len(FEEDBACK_CATEGORIES))]
+    _text_lines(
+        loader,
+        "feedback_feedbackcategory",
+        ["id", "created_at", "updated_at", "name", "is_active", "description"],
+        [
+            [str(pk), _ts(ANCHOR), _ts(ANCHOR), f"{name} (bench)", "t", ""]
+            for pk, name in zip(feedback_categories, FEEDBACK_CATEGORIES, strict=True)
+        ],
+    )
+    return products, complaint_categories, feedback_categories
+
+
+STAGES = ("acknowledge", "assess", "respond", "close")
+
+
+class WorkingCalendar:
+    """Working time as one line (seconds of working time since `first`), so a due date is a
+    position plus a budget mapped back to a moment: the same answers as
+    apps.complaints.sla.add_working_seconds (same working days, hours and holidays), a
+    bisection each instead of a walk over the calendar per complaint and stage."""
+
+    def __init__(self, first: date, last: date):
+        from apps.complaints import sla
+
+        self.tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        opening, closing = (int(hour) for hour in settings.WORKING_HOURS)
+        self.windows: list[tuple[datetime, datetime]] = []
+        self.before: list[float] = []  # working seconds before each working day
+        self.first_on_or_after: dict[date, int] = {}
+        total = 0.0
+        day = first
+        while day <= last:
+            self.first_on_or_after[day] = len(self.windows)
+            if sla.is_working_day(day):
+                opens = datetime.combine(day, dtime(opening), tzinfo=self.tz)
+                closes = datetime.combine(day, dtime(closing), tzinfo=self.tz)
+                self.windows.append((opens, closes))
+                self.before.append(total)
+                total += (closes - opens).total_seconds()
+            day += timedelta(days=1)
+
+    def position(self, moment: datetime) -> float:
+        local = moment.astimezone(self.tz)
+        index = self.first_on_or_after[local.date()]
+        opens, closes = self.windows[index]
+        if opens.date() != local.date():  # not a working day: the next one's start
+            return self.before[index]
+        length = (closes - opens).total_seconds()
+        return self.before[index] + min(max((local - opens).total_seconds(), 0.0), length)
+
+    def moment(self, position: float) -> datetime:
+        # bisect_left: a position at a day's end is that day's closing time, not the next opening.
+        index = max(0, bisect.bisect_left(self.before, position) - 1)
+        opens, _closes = self.windows[index]
+        return (opens + timedelta(seconds=position - self.before[index])).astimezone(UTC)
+
+
+def _received(rng: random.Random) -> datetime:
+    """A moment in the year before ANCHOR: fewer on weekends, most in office hours."""
+    while True:
+        day = ANCHOR - timedelta(days=1 + rng.randrange(HISTORY_DAYS))
+        if day.weekday() < 5 or rng.random() < 0.3:
+            break
+    hour = 6 + rng.random() * 10 if rng.random() < 0.75 else rng.random() * 24
+    return day.replace(hour=0) + timedelta(seconds=round(hour * 3600))
+
+
+def _product_picker(product_ids: list[int]) -> _Picker:
+    """Zipf-like: the first products draw most complaints and feedback."""
+    return _Picker(product_ids, [1 / (rank + 1) for rank in range(len(product_ids))])
+
+
+def _complaints(
+    loader: _Loader,
+    rng: random.Random,
+    size: Size,
+    *,
+    customers,
+    products,
+    categories,
+    fernet,
+    wrapped_key: str,
+    user_pk: int,
+) -> int:
+    from apps.complaints import sla
+
+    policies = sla.policies()
+    budgets = {severity: sla.stage_budgets(severity, policies) for severity in SEVERITY_WEIGHTS}
+    calendar = WorkingCalendar(
+        (ANCHOR - timedelta(days=HISTORY_DAYS + 2)).date(), (ANCHOR + timedelta(days=180)).date()
+    )
+
+    def due_dates(received: datetime, severity: str) -> list[datetime]:
+        start = calendar.position(received)
+        return [calendar.moment(start + budgets[severity][stage]) for stage in STAGES]
+
+    severity_of = _Picker(SEVERITY_WEIGHTS, SEVERITY_WEIGHTS.values())
+    channel_of = _Picker(COMPLAINT_CHANNEL_WEIGHTS, COMPLAINT_CHANNEL_WEIGHTS.values())
+    category_of = _Picker(categories, [w for _n, w in COMPLAINT_CATEGORIES])
+    product_of = _product_picker(products)
+    rating_of = _Picker(range(1, 6), [10, 12, 20, 30, 28])
+    names = [_encrypt(fernet, f"Bench Complainant {n}") for n in range(20)]
+    emails = [_encrypt(fernet, f"bench-complainant-{n}@example.invalid") for n in range(20)]
+    texts = [_encrypt(fernet, text) for text in COMPLAINT_TEXTS]
+    first = loader.next_id("complaints_complaint")
+    lines = []
+    for index in range(size.complaints):
+        pk = first + index
+        received = _received(rng)
+        severity = severity_of(rng)
+        ack_due, assess_due, respond_due, close_due = due_dates(received, severity)
+        # Log-normal delays: most complaints are handled in days, a long tail takes weeks.
+        acknowledged = received + timedelta(hours=rng.lognormvariate(math.log(4), 1.0))
+        assessed = acknowledged + timedelta(hours=rng.lognormvariate(math.log(8), 0.9))
+        responded = assessed + timedelta(days=rng.lognormvariate(math.log(5), 0.9))
+        closed = responded + timedelta(days=rng.lognormvariate(math.log(2), 1.0))
+        outcome = rng.random()
+        rejection = ""
+        if outcome < 0.06:
+            final = "rejected" if outcome < 0.04 else "withdrawn"
+            rejection = "Outside the scope of our products." if final == "rejected" else ""
+            assessed = responded = closed = None
+            status = final if acknowledged <= ANCHOR else "received"
+        else:
+            status = "received"
+            for stage_status, moment in (
+                ("acknowledged", acknowledged),
+                ("investigating", assessed),
+                ("responded", responded),
+                ("closed", closed),
+            ):
+                if moment > ANCHOR:
+                    break
+                status = stage_status
+        stamps = [acknowledged, assessed, responded, closed]
+        reached = {"received": 0, "acknowledged": 1, "investigating": 2, "responded": 3, "closed": 4}.get(status, 1)
+        stamps = [moment if position < reached else None for position, moment in enumerate(stamps)]
+        acknowledged, assessed, responded, closed = stamps
+        rating = rated = None
+        if closed is not None and rng.random() < 0.35 and closed + timedelta(days=2) <= ANCHOR:
+            rating, rated = rating_of(rng), closed + timedelta(days=2)
+        customer_pk = customers[rng.randrange(len(customers))][0] if rng.random() < 0.9 else None
+        updated = max(moment for moment in (received, *stamps, rated) if moment is not None)
+        lines.append(
+            "\t".join(
+                [
+                    str(pk),
+                    _ts(received),
+                    _ts(updated),
+                    wrapped_key,
+                    "\\N",
+                    f"CMP-{received.year}-B{index:06d}",
+                    hashlib.sha256(f"bench-complaint-{index}".encode()).hexdigest(),
+                    names[index % 20],
+                    emails[index % 20],
+                    hashlib.sha256(f"bench-complainant-{index % 20}".encode()).hexdigest(),
+                    _null(customer_pk),
+                    "" if customer_pk else "Bench walk-in customer",
+                    "\\N",
+                    _null(product_of(rng) if rng.random() < 0.92 else None),
+                    f"PO-{index:07d}",
+                    texts[index % len(texts)],
+                    "",
+                    channel_of(rng),
+                    "de" if index % 3 == 0 else "en",
+                    severity,
+                    _null(category_of(rng) if status != "received" or rng.random() < 0.5 else None),
+                    _null(user_pk if status != "received" else None),
+                    status,
+                    "",
+                    rejection,
+                    "",
+                    "",
+                    "",
+                    "\\N",
+                    "",
+                    _null(rating),
+                    "",
+                    _null(rated and _ts(rated)),
+                    "f",
+                    "f",
+                    _ts(received),
+                    *[_null(moment and _ts(moment)) for moment in stamps],
+                    "\\N",
+                    "0",
+                    "\\N",
+                    "0",
+                    _ts(ack_due),
+                    _ts(assess_due),
+                    _ts(respond_due),
+                    _ts(close_due),
+                ]
+            )
+        )
+        if len(lines) >= 50_000:
+            loader.copy("complaints_complaint", COMPLAINT_COLUMNS, lines)
+            lines = []
+    loader.copy("complaints_complaint", COMPLAINT_COLUMNS, lines)
+    return size.complaints
+
+
+def _feedback(
+    loader: _Loader,
+    rng: random.Random,
+    size: Size,
+    *,
+    customers,
+    products,
+    categories,
+    fernet,
+    wrapped_key: str,
+    user_pk: int,
+) -> int:
+    channel_of = _Picker(FEEDBACK_CHANNEL_WEIGHTS, FEEDBACK_CHANNEL_WEIGHTS.values())
+    rating_of = _Picker(range(1, 6), FEEDBACK_RATING_WEIGHTS)
+    unrated_sentiment = _Picker(["positive", "neutral", "negative"], [30, 40, 30])
+    category_of = _Picker(categories, [25, 20, 20, 12, 13, 10])
+    product_of = _product_picker(products)
+    texts = [_encrypt(fernet, text) for text in FEEDBACK_TEXTS]
+    public_name = _encrypt(fernet, "Bench Visitor")
+    public_email = _encrypt(fernet, "bench-visitor@example.invalid")
+    first = loader.next_id("feedback_feedback")
+    lines = []
+    for index in range(size.feedback):
+        pk = first + index
+        created = _received(rng)
+        channel = channel_of(rng)
+        public = channel == "web_form" and rng.random() < 0.3
+        customer_pk = None if public else customers[rng.randrange(len(customers))][0]
+        rating = rating_of(rng) if rng.random() < (0.9 if channel in ("web_form", "survey") else 0.5) else None
+        triaged = created + timedelta(days=rng.lognormvariate(math.log(2), 1.0))
+        sentiment, category, closed, status = "", None, None, "new"
+        if triaged <= ANCHOR:
+            status = "triaged"
+            sentiment = (
+                {1: "negative", 2: "negative", 3: "neutral"}.get(rating, "positive")
+                if rating
+                else (unrated_sentiment(rng))
+            )
+            category = category_of(rng)
+            closing = triaged + timedelta(days=rng.lognormvariate(math.log(10), 0.8))
+            fate = rng.random()
+            if fate < 0.85 and closing <= ANCHOR:
+                status, closed = "closed", closing
+            elif fate < 0.95:
+                status = "actioned"
+        else:
+            triaged = None
+        updated = closed or triaged or created
+        lines.append(
+            "\t".join(
+                [
+                    str(pk),
+                    _ts(created),
+                    _ts(updated),
+                    wrapped_key,
+                    "\\N",
+                    f"FB-{created.year}-B{index:07d}",
+                    channel,
+                    _null(customer_pk),
+                    "\\N",
+                    public_name if public else "",
+                    public_email if public else "",
+                    _null(product_of(rng) if rng.random() < 0.75 else None),
+                    _null(rating),
+                    texts[index % len(texts)],
+                    _null(category),
+                    sentiment,
+                    status,
+                    _null(user_pk if status != "new" else None),
+                    _null(None if channel == "web_form" else user_pk),
+                    _bool(channel == "survey" and rating is not None and rating <= 2),
+                    "f",
+                    "\\N",
+                    _null(triaged and _ts(triaged)),
+                    _null(closed and _ts(closed)),
+                    "Thanked the customer." if closed else "",
+                    "\\N",
+                ]
+            )
+        )
+        if len(lines) >= 50_000:
+            loader.copy("feedback_feedback", FEEDBACK_COLUMNS, lines)
+            lines = []
+    loader.copy("feedback_feedback", FEEDBACK_COLUMNS, lines)
+    return size.feedback
+
+
+def analytics_operations() -> tuple[Callable[[], object], Callable[[], object]] | None:
+    """(refresh, rebuild) of the analytics roll-ups, or None while the app has none."""
+    import importlib
+
+    for name in ("apps.analytics.services", "apps.analytics.rollups", "apps.analytics.refresh"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        refresh, rebuild = getattr(module, "refresh", None), getattr(module, "rebuild", None)
+        if callable(refresh) and callable(rebuild):
+            return refresh, rebuild
+    return None
+
+
+def period() -> tuple[date, date]:
+    """The whole months [start, end) holding every generated survey answer, complaint and feedback."""
+    start = (ANCHOR - timedelta(days=HISTORY_DAYS + 45)).date().replace(day=1)
+    last = ANCHOR.date()
+    end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+    return start, end
+
+
+def _past_campaigns(version, user, count: int) -> None:
+    """Completed campaigns without answers: the campaign lists' length at size L (300)."""
+    from apps.surveys.models import AudienceKind, Campaign
+
+    Campaign.objects.bulk_create(
+        Campaign(
+            name=f"Bench past campaign {number:03d}",
+            template_version=version,
+            status="completed",
+            audience_kind=AudienceKind.SEGMENTS,
+            audience_segments=SEGMENTS[number % len(SEGMENTS) :][:1],
+            recurrence="once",
+            fatigue_days=0,
+            owner=user,
+            created_by=user,
+        )
+        for number in range(max(0, count))
+    )
+
+
 def load(size_name: str) -> Dataset:
     """Generate and load the data set of `size_name` (S, M or L) into the current database."""
     from django.contrib.auth import get_user_model
@@ -260,8 +756,11 @@ def load(size_name: str) -> Dataset:
     waves_background = max(2, size.waves // 3)
     main = _campaign("Bench relationship survey (main)", version, user, waves=waves_main)
     background = _campaign("Bench relationship survey (background)", version, user, waves=waves_background)
+    _past_campaigns(version, user, size.campaigns - 2)
 
     with loader.bulk(BULK_TABLES):
+        products, complaint_categories, feedback_categories = _products_and_categories(loader, size)
+
         # Customers --------------------------------------------------------------------------
         segment_of = _Picker(SEGMENTS, SEGMENT_WEIGHTS)
         first_customer = loader.next_id("customers_customer")
@@ -486,10 +985,27 @@ def load(size_name: str) -> Dataset:
         campaign_waves(main, waves_main, size.answers)
         main_answers = counts["answers"]
         campaign_waves(background, waves_background, round(size.answers * BACKGROUND_SHARE))
+
+        # Complaints and feedback: their own random stream, so the survey rows stay the same
+        # bytes whatever is generated here.
+        other = random.Random(SEED + 1)
+        common = {"customers": customers, "fernet": fernet, "wrapped_key": wrapped_key, "user_pk": user.pk}
+        _complaints(loader, other, size, products=products, categories=complaint_categories, **common)
+        _feedback(loader, other, size, products=products, categories=feedback_categories, **common)
     loader.finish_sequences()
+    # Inside a transaction (the smoke run loads and rolls back) VACUUM is not allowed; the
+    # planner statistics are what matter there.
+    statement = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
     with connection.cursor() as cursor:
         for table in loader.rows:
-            cursor.execute(f"VACUUM ANALYZE {table}")
+            cursor.execute(f"{statement} {table}")
+    rollup_seconds = None
+    operations = analytics_operations()
+    if operations is not None:
+        rebuilt = time.monotonic()
+        operations[1]()
+        rollup_seconds = round(time.monotonic() - rebuilt, 1)
+    first_day, last_day = period()
     return Dataset(
         size=size.name,
         checksum=loader.digest.hexdigest(),
@@ -504,6 +1020,14 @@ def load(size_name: str) -> Dataset:
         segments=SEGMENTS,
         seconds=round(time.monotonic() - started, 1),
         rows=dict(loader.rows),
+        complaints=size.complaints,
+        feedback=size.feedback,
+        product_ids=products,
+        complaint_category_ids=complaint_categories,
+        feedback_category_ids=feedback_categories,
+        first_day=first_day.isoformat(),
+        last_day=last_day.isoformat(),
+        rollup_seconds=rollup_seconds,
     )
 
 
@@ -553,3 +1077,81 @@ RESPONSE_COLUMNS = [
     "follow_up_id",
 ]
 ANSWER_COLUMNS = ["id", "response_id", "question_id", "campaign_id", "kind", "submitted_at", "score", "choices"]
+COMPLAINT_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "data_key",
+    "erased_at",
+    "reference",
+    "token_hash",
+    "name_ct",
+    "email_ct",
+    "email_index",
+    "customer_id",
+    "customer_name",
+    "contact_id",
+    "product_id",
+    "order_reference",
+    "description_ct",
+    "desired_outcome_ct",
+    "channel",
+    "language",
+    "severity",
+    "category_id",
+    "assignee_id",
+    "status",
+    "previous_status",
+    "rejection_reason",
+    "root_cause",
+    "resolution",
+    "dispute_body",
+    "dispute_date",
+    "dispute_outcome",
+    "rating",
+    "rating_comment_ct",
+    "rated_at",
+    "flagged",
+    "escalated",
+    "received_at",
+    "acknowledged_at",
+    "assessed_at",
+    "responded_at",
+    "closed_at",
+    "reopened_at",
+    "cycle",
+    "paused_at",
+    "paused_seconds",
+    "ack_due_at",
+    "assess_due_at",
+    "respond_due_at",
+    "close_due_at",
+]
+FEEDBACK_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "data_key",
+    "erased_at",
+    "reference",
+    "channel",
+    "customer_id",
+    "contact_id",
+    "submitter_name_ct",
+    "submitter_email_ct",
+    "product_id",
+    "rating",
+    "text_ct",
+    "category_id",
+    "sentiment",
+    "status",
+    "owner_id",
+    "recorded_by_id",
+    "call_back",
+    "consent_to_contact",
+    "consent_at",
+    "triaged_at",
+    "closed_at",
+    "close_reason",
+    "complaint_id",
+]

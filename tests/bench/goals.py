@@ -42,11 +42,26 @@ GOALS: dict[str, Goal] = {
     for goal in [
         Goal(
             "G1",
-            "public feedback/complaint submission vs plain Django insert view",
+            "public feedback form submissions vs a plain Django insert view, same gunicorn (req/s)",
             "rate",
             0.60,
-            "Not built yet, issue #9: needs the gunicorn + load-generator harness.",
-            built=False,
+            "Issue #9: CSRF, honeypot, validation, the service, its audit entry (one chain lock per "
+            "submission), encryption, the reference number and the queued acknowledgement may cost "
+            "at most 40% of a bare form-and-INSERT view's throughput.",
+        ),
+        Goal(
+            "G1-burst",
+            "submissions lost or failed in a burst of 10,000",
+            "bound",
+            0,
+            "Issue #9: every accepted submission is a stored record and none gets a server error.",
+        ),
+        Goal(
+            "G1-latency",
+            "p99 latency of the burst as a multiple of its p50",
+            "bound",
+            5,
+            "Issue #9: submissions queue on the audit chain's lock; the tail may not run away.",
         ),
         Goal(
             "G2",
@@ -68,11 +83,25 @@ GOALS: dict[str, Goal] = {
         ),
         Goal(
             "G3",
-            "dashboard KPIs roll-up vs raw SQL aggregate",
+            "dashboard figures from the roll-ups (analytics.selectors) vs raw SQL over the sources",
             "time",
             0.05,
-            "Not built yet, issue #9: needs the dashboard roll-ups.",
-            built=False,
+            "Issue #9: the dashboard reads per-day roll-ups (a few rows per day and dimension) "
+            "instead of aggregating every answer, complaint and feedback row; at size M that must "
+            "be at least 20x faster than the plainest raw SQL giving the same numbers (asserted "
+            "equal), or the roll-ups do not pay for their triggers and refresh task. At size S "
+            "the sources are small enough to be cached and the ratio says little.",
+            repeats=5,
+        ),
+        Goal(
+            "G3-refresh",
+            "incremental roll-up refresh after a day's changes vs full rebuild",
+            "time",
+            0.02,
+            "Issue #9: the minute-by-minute refresh re-aggregates only the days the triggers "
+            "marked; after a realistic day (200 complaints updated, 1,000 answers inserted) it "
+            "must cost at most 2% of rebuilding everything, or the dashboard cannot stay current "
+            "at size L.",
         ),
         Goal(
             "G4",
@@ -84,27 +113,66 @@ GOALS: dict[str, Goal] = {
         ),
         Goal(
             "G5",
-            "evidence export vs COPY -> SHA-256 -> ZIP",
+            "evidence pack of survey responses and feedback vs COPY -> SHA-256 -> ZIP (records/s)",
             "rate",
             0.50,
-            "Not built yet, issue #9: needs the evidence export.",
-            built=False,
+            "Issues #8/#9: the pack writes every record twice (CSV and JSON) plus the audit extract, "
+            "index and signed manifest; the reference writes one CSV of the same rows. Half the "
+            "reference's rate means our layers cost no more than the second copy itself.",
+        ),
+        Goal(
+            "G5-memory",
+            "growth of peak memory from a ~100k-record pack to one of every record",
+            "bound",
+            64,
+            "Issue #9: rows must stream (COPY into the ZIP entry), so memory may not grow with the "
+            "number of records; 64 MB allows for buffers and the interpreter's own noise.",
         ),
         Goal(
             "G6",
-            "list endpoints: deep page vs page 1, API list vs .values() keyset",
+            "feedback API: a page at the deepest cursor vs page 1",
             "time",
             1.5,
-            "Not built yet, issue #9: needs the list endpoints on bench data.",
-            built=False,
+            "Issue #9: keyset (cursor) pagination seeks by index, so the last page of the largest "
+            "list may cost at most half again as much as the first; OFFSET pagination grows "
+            "with the depth and fails this at size M.",
+            repeats=5,
+        ),
+        Goal(
+            "G6-invitations",
+            "survey invitations API (the deepest list): the deepest cursor vs page 1",
+            "time",
+            1.5,
+            "Issue #9 (a page at depth 4M): the same bound as G6 on the list with the most rows, "
+            "where an OFFSET or a count would show most.",
+            repeats=5,
+        ),
+        Goal(
+            "G6-page",
+            "feedback list page: the deepest cursor vs page 1",
+            "time",
+            1.5,
+            "Issue #9: the same bound as G6 for the HTML list (filters, template and all); the "
+            "page's keyset walks the index from the cursor, so depth must not show.",
+            repeats=5,
+        ),
+        Goal(
+            "G6-values",
+            "feedback API list vs a bare .values() keyset JSON view (rows/s)",
+            "rate",
+            0.60,
+            "Issue #9: DRF's view, permissions, filters, pagination and serializer may cost at "
+            "most 40% of the throughput of the plainest Django view returning the same rows and "
+            "columns (text decrypted in both); more means per-row queries or per-row overhead.",
+            repeats=5,
         ),
         Goal(
             "G7",
-            "production web server vs gunicorn sync, 2 workers",
+            "the image's web server (gunicorn sync, WEB_CONCURRENCY=3) vs gunicorn sync x2 on the API (req/s)",
             "rate",
             1.0,
-            "Not built yet, issue #9: needs the server harness.",
-            built=False,
+            "Issue #9: the configuration we ship must not serve the API slower than the plain "
+            "default; sync workers serve our sync views, so no async server is chosen.",
         ),
         Goal(
             "S1",

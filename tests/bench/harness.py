@@ -110,16 +110,18 @@ def compare(
     repeats: int | None = None,
     notes: str = "",
     warmup: bool = True,
+    self_timed: bool = False,
 ) -> Outcome:
     """Measure a "time" goal (the callables are timed) or a "rate" goal (the callables return
-    items per second) and record the outcome."""
+    items per second) and record the outcome. `self_timed`: the callables of a "time" goal
+    return the seconds of their measured part themselves (they prepare untimed work first)."""
     goal = GOALS[goal_id]
     subjects, references = alternate(
         subject,
         reference,
         repeats=repeats or goal.repeats,
         warmup=warmup,
-        measure=_returned if goal.kind == "rate" else _timed,
+        measure=_returned if goal.kind == "rate" or self_timed else _timed,
     )
     ratio = statistics.median(subjects) / statistics.median(references)
     pairs = [s / r for s, r in zip(subjects, references, strict=True)]
