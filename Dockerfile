@@ -15,6 +15,11 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 qms \
     && useradd --system --uid 10001 --gid qms --home-dir /app --no-create-home --shell /usr/sbin/nologin qms
 
+# WeasyPrint (management-review PDFs) needs Pango and a font from the system.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Runtime dependencies only; every wheel in requirements.txt is binary or pure Python.
 COPY requirements.txt .
 RUN pip install -r requirements.txt

@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("apps.feedback.api.urls")),
     path("", include("apps.surveys.api.urls")),
     path("", include("apps.objectives.api.urls")),
+    path("", include("apps.reviews.api.urls")),
 ]
 
 urlpatterns = [
@@ -38,6 +39,7 @@ urlpatterns = [
     path("feedback/", include("apps.feedback.urls")),
     path("surveys/", include("apps.surveys.urls")),
     path("objectives/", include("apps.objectives.urls")),
+    path("reviews/", include("apps.reviews.urls")),
     path("s/", include("apps.surveys.public_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -60,6 +60,10 @@ class OutboundEmail(TimeStampedModel):
     subject = models.CharField(max_length=255)
     body = models.TextField()
     html_body = models.TextField(blank=True)
+    # A file under MEDIA_ROOT sent with the message, read when it is sent (the row stays small).
+    attachment_path = models.CharField(max_length=255, blank=True)
+    attachment_name = models.CharField(max_length=255, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
     message_id = models.CharField(max_length=255, unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -43,12 +44,14 @@ def email_enqueue(
     idempotency_key: str | None = None,
     html_template: str | None = None,
     language: str | None = None,
+    attachment: tuple[str, str, str] | None = None,
 ) -> OutboundEmail:
     """Queue an e-mail inside the caller's transaction; a worker sends it after commit.
 
     Rendered now, in the recipient's `language` when given (a text body and,
     with `html_template`, an HTML alternative). With an `idempotency_key`, a
     second call for the same key returns the first row and queues nothing.
+    `attachment` is (path under MEDIA_ROOT, file name shown, content type).
     """
     from apps.core.tasks import send_email_task
 
@@ -56,6 +59,7 @@ def email_enqueue(
         body = render_to_string(template, context)
         html_body = render_to_string(html_template, context) if html_template else ""
         subject = str(subject)
+    path, name, content_type = attachment or ("", "", "")
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "qms.invalid"
     try:
         with transaction.atomic():
@@ -65,6 +69,9 @@ def email_enqueue(
                 subject=subject.strip().replace("\n", " "),
                 body=body,
                 html_body=html_body,
+                attachment_path=path,
+                attachment_name=name,
+                attachment_type=content_type,
                 message_id=f"<{uuid.uuid4().hex}@{domain}>",
             )
     except IntegrityError:
@@ -107,6 +114,12 @@ def email_send(*, email_id: int) -> bool:
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")
     try:
+        if email.attachment_path:
+            message.attach(
+                email.attachment_name,
+                (Path(settings.MEDIA_ROOT) / email.attachment_path).read_bytes(),
+                email.attachment_type or "application/octet-stream",
+            )
         message.send(fail_silently=False)
     except Exception as error:
         failed = email.attempts >= settings.OUTBOX_MAX_ATTEMPTS

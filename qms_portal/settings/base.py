@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.surveys",
     "apps.analytics",
     "apps.objectives",
+    "apps.reviews",
     "apps.evidence",
     "apps.dashboard",
 ]
@@ -217,6 +218,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=30),
         "options": {"expires": 60 * 60},
     },
+    # Every five minutes: create, compile and send the management reviews whose scheduled
+    # compilation time has come (each period once), and re-queue review jobs that were lost.
+    "reviews.tick": {
+        "task": "reviews.tick",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
+    "reviews.sweep_jobs": {
+        "task": "reviews.sweep_jobs",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
 }
 # Celery's Django fixup (5.5+) closes every database connection before and after each task
 # unless this is set, so each batch task opened a new PostgreSQL session. With it the fixup
@@ -360,6 +373,12 @@ CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 REQUIREMENTS_FOUR_EYES = env_bool("REQUIREMENTS_FOUR_EYES", True)
 # Public address of the portal, for links in e-mails sent by background jobs.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Management reviews (9.3): scheduled inputs are compiled at this local hour of their day; the
+# report PDF goes out as an attachment up to this size, above it as a link only. A job whose
+# worker has been silent this long is handed to another worker.
+REVIEW_COMPILE_HOUR = env_int("REVIEW_COMPILE_HOUR", 6)
+REVIEW_REPORT_ATTACH_MAX_BYTES = env_int("REVIEW_REPORT_ATTACH_MAX_BYTES", 5 * 1024 * 1024)
+REVIEW_JOB_STALE_SECONDS = env_int("REVIEW_JOB_STALE_SECONDS", 10 * 60)
 # Corrective actions: default effectiveness check this many days after implementation.
 ACTIONS_EFFECTIVENESS_DAYS = env_int("ACTIONS_EFFECTIVENESS_DAYS", 90)
 

@@ -105,11 +105,20 @@ GOALS: dict[str, Goal] = {
         ),
         Goal(
             "G4",
-            "management-review compile + PDF vs raw SQL / fixed reference page",
+            "management-review compile (this and the previous period) vs raw SQL for the dashboard's figures",
             "time",
             2.0,
-            "Not built yet, issue #9: needs the management-review app.",
-            built=False,
+            "Issue #9: the review's inputs read the same roll-ups and KPI definitions as the dashboard; "
+            "with the KPI table, trends, objectives and actions on top they may take at most twice "
+            "the raw aggregates over the source tables, or the report would not scale with a year of data.",
+        ),
+        Goal(
+            "G4-pdf",
+            "management-review PDF vs a fixed WeasyPrint page (seconds per page)",
+            "time",
+            1.3,
+            "Issue #9: charts, tables and page headers of the report may cost at most 30% more per "
+            "page than WeasyPrint laying out a plain page with a table and one SVG.",
         ),
         Goal(
             "G5",

@@ -62,6 +62,7 @@ DOMAIN_APPS = {
     "feedback",
     "surveys",
     "objectives",
+    "reviews",
     "analytics",
     "evidence",
     "core",
@@ -81,6 +82,7 @@ def world(db, settings, tmp_path):
     from apps.feedback.models import Feedback
     from apps.objectives.models import QualityObjective
     from apps.requirements.models import CustomerRequirement
+    from apps.reviews.models import ManagementReview, ReviewSchedule
     from apps.surveys.models import Campaign, SurveyTemplate
 
     objects = {
@@ -99,6 +101,8 @@ def world(db, settings, tmp_path):
         "template": SurveyTemplate.objects.order_by("pk").first(),
     }
     objects["objective"] = QualityObjective.objects.order_by("pk").first()
+    objects["review"] = ManagementReview.objects.order_by("pk").first()
+    objects["review_schedule"] = ReviewSchedule.objects.order_by("pk").first()
     return objects
 
 
@@ -124,7 +128,10 @@ def _object_for(name: str, world: dict):
         "complaints": "complaint",
         "feedback": "feedback",
         "objectives": "objective",
+        "reviews": "review",
     }
+    if namespace == "reviews" and route.startswith("schedule"):
+        return world["review_schedule"]
     if namespace == "customers":
         kind = route.split("_")[0]
         return world[{"follow": "follow_up"}.get(kind, kind)]
@@ -145,7 +152,7 @@ def _kwargs(name: str, pattern: URLPattern, world: dict) -> dict:
         elif key == "attachment_id":
             kwargs["pk"] = world["attachment"].complaint_id
             kwargs[key] = world["attachment"].pk
-        elif key == "number":
+        elif key in ("number", "version"):
             kwargs[key] = 1
         elif key == "step":
             kwargs[key] = "activate"
@@ -248,6 +255,8 @@ API_OBJECTS = {
     "complaints": "complaint",
     "feedback": "feedback",
     "objectives": "objective",
+    "reviews": "review",
+    "review-schedules": "review_schedule",
     "surveys/templates": "template",
     "surveys/campaigns": "campaign",
 }

@@ -1,12 +1,8 @@
 """Dispatch through real Celery workers: schedule to e-mail, a worker killed mid-batch, database sessions."""
 
-import base64
-import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,8 +23,8 @@ from qms_portal.celery import app
 from tests.customers.factories import CustomerFactory
 from tests.surveys.conftest import make_contact
 from tests.surveys.factories import CampaignFactory
+from tests.workers import celery_workers, redeliver_unacknowledged, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
@@ -42,16 +38,6 @@ class SlowFileBackend(filebased.EmailBackend):
         progress.write_text(str(started + len(email_messages)))
         time.sleep(float(os.environ.get("SURVEY_TEST_MAIL_DELAY", "0.4")))
         return super().send_messages(email_messages)
-
-
-def _wait_for(condition, timeout: float = 60, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return condition()
 
 
 def _due_campaign_for(contacts: int, **kwargs):
@@ -75,7 +61,7 @@ def worker():
 def test_a_due_campaign_is_picked_up_by_the_tick_and_its_invitations_are_e_mailed(worker, open_window):
     campaign = _due_campaign_for(4)
     tick_task.delay()
-    assert _wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
+    assert wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
     invitations = list(Invitation.objects.filter(campaign=campaign).select_related("contact"))
     assert len(invitations) == 4
     assert len(mail.outbox) == 4
@@ -94,7 +80,7 @@ def test_from_schedule_to_answer_nps_and_response_rate_come_out_right(worker, op
 
     campaign = _due_campaign_for(4)
     tick_task.delay()
-    assert _wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
+    assert wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
     questions = {q.kind: q for q in campaign.template_version.questions.all()}
     links = [re.search(r"/s/[\w-]+/", message.body).group(0) for message in mail.outbox]
     assert len(links) == 4
@@ -126,7 +112,7 @@ def _backend_pids_of_batches(settings, contacts: int) -> list[int]:
     try:
         campaign = _due_campaign_for(contacts, send_rate_per_minute=6000)
         tick_task.delay()
-        assert _wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
+        assert wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists())
         assert _sent(campaign) == contacts
     finally:
         task_prerun.disconnect(record_pid)
@@ -161,58 +147,14 @@ def test_without_the_reuse_setting_each_batch_would_open_a_new_session(worker, o
 @pytest.fixture
 def subprocess_workers(tmp_path):
     """Start real `celery worker` processes on this test database, with the slow file backend."""
-    db_name = connection.settings_dict["NAME"]
-    (tmp_path / "worker_settings.py").write_text(
-        "from qms_portal.settings.test import *  # noqa: F403\n"
-        f"DATABASES['default']['NAME'] = {db_name!r}  # noqa: F405\n"
-        "EMAIL_BACKEND = 'tests.surveys.test_worker.SlowFileBackend'\n"
-        f"EMAIL_FILE_PATH = {str(tmp_path / 'mails')!r}\n"
-        "SURVEY_SEND_WINDOW = (0, 24)\n"
-        "SURVEY_DISPATCH_BATCH_SIZE = 50\n"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "worker_settings",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-        "SURVEY_TEST_PROGRESS": str(tmp_path / "progress"),
-    }
-    processes: list[subprocess.Popen] = []
-
-    def start(name: str) -> subprocess.Popen:
-        command = [sys.executable, "-m", "celery", "-A", "qms_portal", "worker", "--pool", "solo"]
-        command += ["--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-        # The child keeps its own copy of the log's descriptor; ours is closed at once.
-        with (tmp_path / f"{name}.log").open("w") as log:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def _redeliver_unacknowledged(task_name: str, wave_id: int) -> int:
-    """Put the unacknowledged `task_name` messages for `wave_id` back into their queue; returns how many."""
-    restored = 0
-    with app.connection() as broker:
-        channel = broker.default_channel
-        for tag, payload in channel.client.hgetall(channel.unacked_key).items():
-            message = json.loads(payload)[0]
-            args = json.loads(base64.b64decode(message["body"]))[0]
-            if message["headers"]["task"] == task_name and args[0] == wave_id:
-                channel.qos.restore_by_tag(tag, channel.client)
-                restored += 1
-    return restored
+    settings_lines = [
+        "EMAIL_BACKEND = 'tests.surveys.test_worker.SlowFileBackend'",
+        f"EMAIL_FILE_PATH = {str(tmp_path / 'mails')!r}",
+        "SURVEY_SEND_WINDOW = (0, 24)",
+        "SURVEY_DISPATCH_BATCH_SIZE = 50",
+    ]
+    with celery_workers(tmp_path, settings_lines, {"SURVEY_TEST_PROGRESS": str(tmp_path / "progress")}) as start:
+        yield start
 
 
 def _messages_in_files(folder: Path) -> list[str]:
@@ -229,7 +171,7 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_every_invitation_exactly_
     tick_task.delay()
     progress = tmp_path / "progress"
     # Three messages written, the fourth on its way: kill the worker without warning.
-    assert _wait_for(lambda: progress.exists() and progress.read_text() == "4", timeout=90), (
+    assert wait_for(lambda: progress.exists() and progress.read_text() == "4", timeout=90), (
         tmp_path / "first.log"
     ).read_text()[-3000:]
     os.killpg(first.pid, signal.SIGKILL)
@@ -244,10 +186,10 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_every_invitation_exactly_
     # The broker hands the dead worker's unacknowledged batch out again (Redis does this after
     # the visibility timeout); with the tick beat sends every minute, two jobs now compete.
     wave = Wave.objects.get(campaign=campaign)
-    assert _redeliver_unacknowledged("surveys.send_invitations", wave.pk) == 1
+    assert redeliver_unacknowledged("surveys.send_invitations", wave.pk) == 1
     subprocess_workers("second")
     tick_task.delay()
-    assert _wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists(), timeout=90), (
+    assert wait_for(lambda: Wave.objects.filter(campaign=campaign, status=Wave.Status.OPEN).exists(), timeout=90), (
         tmp_path / "second.log"
     ).read_text()[-3000:]
 

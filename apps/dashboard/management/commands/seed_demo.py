@@ -18,6 +18,7 @@ from apps.customers import demo as customers_demo
 from apps.feedback import demo as feedback_demo
 from apps.objectives import demo as objectives_demo
 from apps.requirements import demo as requirements_demo
+from apps.reviews import demo as reviews_demo
 from apps.surveys import demo as surveys_demo
 
 
@@ -35,6 +36,7 @@ DEMO_LOADERS = [
     surveys_demo.load,
     fold_into_rollups,
     objectives_demo.load,
+    reviews_demo.load,
 ]
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - development-only demo logins, refused in production
 DEMO_USERS = [

@@ -1,0 +1,368 @@
+"""Compiling the 9.3.2 inputs of a management review from the portal's data.
+
+`compile_inputs()` returns plain JSON (numbers as strings where they are decimals), which
+services freeze into a ReviewSnapshot. Every figure is aggregated in PostgreSQL through the
+analytics roll-ups and the KPI catalogue, the same definitions the dashboard and the
+objectives use, so a review never tells a different story from the dashboard. Each figure
+comes with the previous period of the same length, for the comparison 9.3 asks for.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Count, F, Min, Q, Sum
+from django.utils import timezone
+
+from apps.analytics import kpis
+from apps.analytics import selectors as analytics
+from apps.analytics.services import local_midnight
+from apps.reviews.models import ManagementReview, add_months
+
+FORMAT_VERSION = 1
+TREND_MONTHS = 12
+TOP_THEMES = 5
+LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Window:
+    """Half-open local dates [start, end)."""
+
+    start: date
+    end: date
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    @property
+    def whole_months(self) -> int | None:
+        if self.start.day != 1 or self.end.day != 1:
+            return None
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+
+    @property
+    def previous(self) -> Window:
+        """The same length immediately before: whole months when the window is whole months."""
+        months = self.whole_months
+        if months:
+            return Window(add_months(self.start, -months), self.start)
+        return Window(self.start - (self.end - self.start), self.start)
+
+    def as_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.last_day.isoformat()}
+
+
+def window_of(review: ManagementReview) -> Window:
+    return Window(review.period_start, review.period_end + timedelta(days=1))
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _pair(current: Any, previous: Any) -> dict[str, Any]:
+    return {"current": current, "previous": previous}
+
+
+# --- 9.3.2 a: actions from previous reviews -----------------------------------------------------
+
+
+def _previous_review(review: ManagementReview) -> ManagementReview | None:
+    return (
+        ManagementReview.objects.filter(period_start__lt=review.period_start)
+        .exclude(pk=review.pk)
+        .order_by("-period_start", "-id")
+        .first()
+    )
+
+
+def _actions_from_previous_reviews(review: ManagementReview, window: Window) -> list[dict[str, Any]]:
+    """Actions decided in earlier reviews that were still open when this period began, or came later."""
+    from apps.actions.models import CorrectiveAction
+    from apps.reviews.models import ReviewDecision
+
+    today = timezone.localdate()
+    current_round_open = Q(action__plan_items__done_at__isnull=True, action__plan_items__round=F("action__round"))
+    decisions = (
+        ReviewDecision.objects.filter(review__period_start__lt=review.period_start, action__isnull=False)
+        .exclude(review=review)
+        .exclude(
+            action__status=CorrectiveAction.Status.VERIFIED_EFFECTIVE,
+            action__verified_at__lt=local_midnight(window.start),
+        )
+        .select_related("review", "action", "action__owner")
+        .annotate(
+            next_due=Min("action__plan_items__due_date", filter=current_round_open),
+            open_items=Count("action__plan_items", filter=current_round_open),
+        )
+        .order_by("review__period_start", "id")[:LIST_LIMIT]
+    )
+    rows = []
+    for decision in decisions:
+        action = decision.action
+        planning = action.status in CorrectiveAction.PLANNING_STATUSES
+        rows.append(
+            {
+                "review": decision.review.reference,
+                "decision": decision.text[:300],
+                "reference": action.reference,
+                "title": action.title,
+                "owner": action.owner.display_name,
+                "status": action.status,
+                "status_label": str(action.get_status_display()),
+                "next_due": decision.next_due,
+                "open_items": decision.open_items,
+                "overdue": bool(planning and decision.next_due and decision.next_due < today),
+            }
+        )
+    return rows
+
+
+# --- 9.3.2 c 1: customer satisfaction and feedback ----------------------------------------------
+
+
+def _scores(window: Window) -> dict[str, Any]:
+    scores = analytics.survey_scores(start=window.start, end=window.end)
+    return {
+        **asdict(scores),
+        "response_rate": kpis.compute(kpis.Kpi.SURVEY_RESPONSE_RATE, start=window.start, end=window.end),
+    }
+
+
+def _satisfaction(window: Window) -> dict[str, Any]:
+    trend_start = add_months(window.end, -TREND_MONTHS) if window.end.day == 1 else window.end - timedelta(365)
+    trend = analytics.survey_scores_by_month(start=trend_start, end=window.end)
+    return {
+        **_pair(_scores(window), _scores(window.previous)),
+        "trend": [
+            {"month": month, "nps": s.nps, "csat_pct": s.csat_pct, "ces_mean": s.ces_mean, "n": s.nps_n}
+            for month, s in trend
+        ],
+    }
+
+
+def _themes(window: Window) -> list[dict[str, Any]]:
+    from apps.analytics.models import FeedbackDaily
+
+    rows = (
+        FeedbackDaily.objects.filter(day__gte=window.start, day__lt=window.end)
+        .values("category_id", "category__name")
+        .annotate(count=Sum("n"))
+        .order_by("-count", "category__name")
+    )
+    themes = [
+        {"label": row["category__name"] or "", "count": row["count"]}
+        for row in rows
+        if row["category_id"] is not None and row["count"]
+    ]
+    return themes[:TOP_THEMES]
+
+
+def _feedback(window: Window) -> dict[str, Any]:
+    def figures(w: Window) -> dict[str, Any]:
+        counts = analytics.feedback_sentiment(start=w.start, end=w.end)
+        total = counts["positive"] + counts["neutral"] + counts["negative"] + counts["unrated"]
+        return {**counts, "total": total}
+
+    return {**_pair(figures(window), figures(window.previous)), "themes": _themes(window)}
+
+
+# --- 9.3.2 c 2: quality objectives -----------------------------------------------------------------
+
+
+def _objectives(window: Window) -> dict[str, Any]:
+    """Objectives active during the period, with the latest figure measured by its end."""
+    from django.db.models import Prefetch
+
+    from apps.objectives.models import Measurement, ObjectiveStatus, Performance, QualityObjective
+
+    end = local_midnight(window.end)
+    objectives = (
+        QualityObjective.objects.exclude(status__in=[ObjectiveStatus.DRAFT, ObjectiveStatus.CANCELLED])
+        .filter(baseline_date__lt=window.end, created_at__lt=end)
+        .filter(Q(status=ObjectiveStatus.ACTIVE) | Q(updated_at__gte=local_midnight(window.start)))
+        .select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "measurements",
+                queryset=Measurement.objects.filter(period_end__lt=window.end, value__isnull=False).order_by(
+                    "-period_start"
+                ),
+                to_attr="measured",
+            )
+        )
+        .order_by("target_date", "id")[:LIST_LIMIT]
+    )
+    rows, counts = [], dict.fromkeys(Performance.values, 0)
+    for objective in objectives:
+        latest = objective.measured[0] if objective.measured else None
+        counts[objective.performance] += 1
+        rows.append(
+            {
+                "reference": objective.reference,
+                "title": objective.title,
+                "status": objective.status,
+                "status_label": str(objective.get_status_display()),
+                "performance": objective.performance,
+                "performance_label": str(Performance(objective.performance).label),
+                "baseline": objective.baseline_value,
+                "latest": latest.value if latest else None,
+                "latest_period": latest.period_start if latest else None,
+                "target": objective.target_value,
+                "target_date": objective.target_date,
+                "unit": objective.unit,
+            }
+        )
+    met = counts[Performance.ACHIEVED] + counts[Performance.ON_TRACK]
+    return {"rows": rows, "counts": counts, "met_or_on_track": met, "total": len(rows)}
+
+
+# --- 9.3.2 c 3: process performance and conformity (complaints) ------------------------------------
+
+
+def _complaint_figures(window: Window) -> dict[str, Any]:
+    months = analytics.complaints_by_month(start=window.start, end=window.end)
+    sla = analytics.sla_compliance(start=window.start, end=window.end)
+    compute = {
+        key: kpis.compute(key, start=window.start, end=window.end)
+        for key in (
+            kpis.Kpi.ACK_MEDIAN_HOURS,
+            kpis.Kpi.ACK_P90_HOURS,
+            kpis.Kpi.RESPOND_MEDIAN_DAYS,
+            kpis.Kpi.RESPOND_P90_DAYS,
+        )
+    }
+    return {
+        "received": sum(m.received for m in months),
+        "closed": sum(m.closed for m in months),
+        "sla_closed": sla.closed,
+        "sla_within": sla.within_sla,
+        "sla_pct": sla.pct,
+        **{str(key): value for key, value in compute.items()},
+    }
+
+
+def _recurring(window: Window) -> list[dict[str, Any]]:
+    from apps.complaints.models import RecurrenceAlert
+
+    alerts = (
+        RecurrenceAlert.objects.filter(
+            created_at__gte=local_midnight(window.start), created_at__lt=local_midnight(window.end)
+        )
+        .select_related("category", "product")
+        .order_by("-count", "window_start")[:LIST_LIMIT]
+    )
+    return [
+        {"category": a.category.name, "product": a.product.name, "count": a.count, "since": a.window_start}
+        for a in alerts
+    ]
+
+
+def _complaints(window: Window) -> dict[str, Any]:
+    trend_start = add_months(window.end, -TREND_MONTHS) if window.end.day == 1 else window.end - timedelta(365)
+    return {
+        **_pair(_complaint_figures(window), _complaint_figures(window.previous)),
+        "by_month": [asdict(row) for row in analytics.complaints_by_month(start=trend_start, end=window.end)],
+        "pareto": [asdict(row) for row in analytics.complaint_pareto(start=window.start, end=window.end)],
+        "recurring": _recurring(window),
+    }
+
+
+# --- 9.3.2 c 4: nonconformities and corrective actions --------------------------------------------
+
+
+def _action_figures(window: Window) -> dict[str, Any]:
+    from apps.actions.models import CorrectiveAction
+
+    lo, hi = local_midnight(window.start), local_midnight(window.end)
+    Status = CorrectiveAction.Status
+    verified_in = Q(verified_at__gte=lo, verified_at__lt=hi)
+    row = CorrectiveAction.objects.aggregate(
+        opened=Count("pk", filter=Q(created_at__gte=lo, created_at__lt=hi)),
+        effective=Count("pk", filter=verified_in & Q(status=Status.VERIFIED_EFFECTIVE)),
+        not_effective=Count("pk", filter=verified_in & ~Q(status=Status.VERIFIED_EFFECTIVE)),
+    )
+    checked = row["effective"] + row["not_effective"]
+    return {**row, "effective_pct": analytics.ratio_pct(row["effective"], checked)}
+
+
+def _actions(window: Window) -> dict[str, Any]:
+    from apps.actions.models import CorrectiveAction
+
+    live = analytics.live_counts()
+    return {
+        **_pair(_action_figures(window), _action_figures(window.previous)),
+        "open_now": CorrectiveAction.objects.open().count(),
+        "overdue_now": live.overdue_actions,
+    }
+
+
+# --- 9.3.2 c 5: monitoring and measurement results -----------------------------------------------
+
+
+def _kpi_table(window: Window) -> list[dict[str, Any]]:
+    previous = window.previous
+    return [
+        {
+            "key": definition.key,
+            "label": str(definition.label),
+            "unit": str(definition.unit),
+            "higher_is_better": definition.higher_is_better,
+            "current": kpis.compute(definition.key, start=window.start, end=window.end),
+            "previous": kpis.compute(definition.key, start=previous.start, end=previous.end),
+        }
+        for definition in kpis.DEFINITIONS.values()
+    ]
+
+
+# --- 8.2.3 / 8.2.4: customer requirements reviewed and changed -----------------------------------
+
+
+def _requirement_figures(window: Window) -> dict[str, Any]:
+    from apps.requirements.models import CustomerRequirement, RequirementChangeRequest, RequirementReview
+
+    lo, hi = local_midnight(window.start), local_midnight(window.end)
+    reviews = RequirementReview.objects.filter(reviewed_at__gte=lo, reviewed_at__lt=hi).aggregate(
+        reviewed=Count("pk"),
+        accepted=Count("pk", filter=Q(decision=RequirementReview.Decision.ACCEPT)),
+        rejected=Count("pk", filter=Q(decision=RequirementReview.Decision.REJECT)),
+        cannot_meet=Count("pk", filter=Q(can_meet=False)),
+    )
+    return {
+        **reviews,
+        "new": CustomerRequirement.objects.filter(created_at__gte=lo, created_at__lt=hi).count(),
+        "change_requests": RequirementChangeRequest.objects.filter(requested_at__gte=lo, requested_at__lt=hi).count(),
+    }
+
+
+def _requirements(window: Window) -> dict[str, Any]:
+    return _pair(_requirement_figures(window), _requirement_figures(window.previous))
+
+
+def compile_inputs(review: ManagementReview) -> dict[str, Any]:
+    """Every 9.3.2 input the portal can know, for the review's period and the one before it."""
+    window = window_of(review)
+    previous = _previous_review(review)
+    data = {
+        "format": FORMAT_VERSION,
+        "period": window.as_json(),
+        "previous_period": window.previous.as_json(),
+        "previous_review": (
+            {"reference": previous.reference, "period": window_of(previous).as_json()} if previous else None
+        ),
+        "actions_from_previous_reviews": _actions_from_previous_reviews(review, window),
+        "satisfaction": _satisfaction(window),
+        "feedback": _feedback(window),
+        "objectives": _objectives(window),
+        "complaints": _complaints(window),
+        "actions": _actions(window),
+        "kpis": _kpi_table(window),
+        "requirements": _requirements(window),
+    }
+    return _plain(data)

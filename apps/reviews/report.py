@@ -1,0 +1,296 @@
+"""The management-review report: one template for the HTML page and the PDF.
+
+`narrative()` freezes what people wrote (sections, decisions, attendees) into the report
+row; `report_context()` turns a frozen snapshot plus that narrative into what
+templates/reviews/_report_body.html shows (comparison tables, charts with their data
+tables); `render_pdf()` prints the same body with WeasyPrint. Nothing here reads live
+data, so a stored version renders the same on the page and on paper years later.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.core import charts
+from apps.reviews.models import DecisionKind, ManagementReview, ReviewSnapshot
+
+STYLESHEETS = ("css/report.css",)
+MINUS = "\N{MINUS SIGN}"
+
+
+def narrative(review: ManagementReview) -> dict[str, Any]:
+    """What the report shows besides the snapshot, as it stands now (JSON)."""
+    decisions = review.decisions.select_related("action", "action__owner").prefetch_related("action__plan_items")
+    rows = []
+    for decision in decisions:
+        action = decision.action
+        due = None
+        if action is not None:
+            dues = [item.due_date for item in action.plan_items.all() if item.due_date]
+            due = min(dues).isoformat() if dues else None
+        rows.append(
+            {
+                "kind": decision.kind,
+                "kind_label": str(DecisionKind(decision.kind).label),
+                "text": decision.text,
+                "action": (
+                    {
+                        "reference": action.reference,
+                        "title": action.title,
+                        "owner": action.owner.display_name,
+                        "due": due,
+                    }
+                    if action
+                    else None
+                ),
+            }
+        )
+    return {
+        "reference": review.reference,
+        "title": review.title,
+        "status": review.status,
+        "status_label": str(review.get_status_display()),
+        "meeting_date": review.meeting_date.isoformat(),
+        "held_on": review.held_on.isoformat() if review.held_on else None,
+        "chair": review.chair.display_name,
+        "attendees": review.attendees,
+        "minutes": review.minutes,
+        "sections": [
+            {"field": s["field"], "item": s["item"], "label": s["label"], "text": s["text"]}
+            for s in review.manual_sections()
+        ],
+        "decisions": rows,
+    }
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _text(value: Any, unit: str = "") -> str:
+    number = _number(value)
+    if number is None:
+        return _("no data")
+    # As frozen: "100.0" and "4.00" keep the precision the snapshot stored them with.
+    return f"{format(number, 'f')} {unit}".strip()
+
+
+def _change(current: Any, previous: Any, *, higher_is_better: bool | None, unit: str = "") -> dict[str, str]:
+    """The change against the previous period in words as well as numbers, so it survives a
+    black-and-white print: "+3 (better)"."""
+    now, before = _number(current), _number(previous)
+    if now is None or before is None:
+        return {"text": "—", "trend": ""}
+    delta = now - before
+    if delta == 0:
+        return {"text": "0", "trend": _("unchanged")}
+    sign = "+" if delta > 0 else MINUS
+    text = f"{sign}{_text(abs(delta), unit)}"
+    if higher_is_better is None:
+        return {"text": text, "trend": ""}
+    better = (delta > 0) == higher_is_better
+    return {"text": text, "trend": _("better") if better else _("worse")}
+
+
+def _row(label: str, pair: dict[str, Any], key: str, *, unit: str = "", higher_is_better: bool | None = None):
+    current, previous = pair["current"].get(key), pair["previous"].get(key)
+    return {
+        "label": label,
+        "current": _text(current, unit),
+        "previous": _text(previous, unit),
+        "change": _change(current, previous, higher_is_better=higher_is_better, unit=unit),
+    }
+
+
+def _month(value: str) -> str:
+    return value[:7]
+
+
+def _floats(values: list[Any]) -> list[float | None]:
+    return [None if (n := _number(v)) is None else float(n) for v in values]
+
+
+# --- the sections -----------------------------------------------------------------------------
+
+
+def _satisfaction(data: dict[str, Any]) -> dict[str, Any]:
+    satisfaction, feedback = data["satisfaction"], data["feedback"]
+    trend = satisfaction["trend"]
+    rows = [
+        _row(_("Net Promoter Score"), satisfaction, "nps", unit=_("points"), higher_is_better=True),
+        _row(_("NPS answers"), satisfaction, "nps_n"),
+        _row(_("Customer satisfaction (CSAT)"), satisfaction, "csat_pct", unit="%", higher_is_better=True),
+        _row(_("Customer effort score (CES, mean)"), satisfaction, "ces_mean", higher_is_better=False),
+        _row(_("Survey response rate"), satisfaction, "response_rate", unit="%", higher_is_better=True),
+        _row(_("Feedback received"), feedback, "total"),
+        _row(_("Positive feedback"), feedback, "positive"),
+        _row(_("Negative feedback"), feedback, "negative", higher_is_better=False),
+    ]
+    chart = charts.line_chart(
+        caption=_("NPS and CSAT by month"),
+        x_labels=[_month(point["month"]) for point in trend],
+        series=[
+            charts.Series(_("NPS (points)"), _floats([p["nps"] for p in trend])),
+            charts.Series(_("CSAT (%)"), _floats([p["csat_pct"] for p in trend]), style="dashed", marker="square"),
+        ],
+        y_label=_("points / %"),
+    )
+    return {"rows": rows, "chart": chart, "themes": feedback["themes"]}
+
+
+def _complaints(data: dict[str, Any]) -> dict[str, Any]:
+    complaints = data["complaints"]
+    hours, days = _("hours"), _("days")
+    rows = [
+        _row(_("Complaints received"), complaints, "received", higher_is_better=False),
+        _row(_("Complaints closed"), complaints, "closed"),
+        _row(_("Closed within SLA"), complaints, "sla_pct", unit="%", higher_is_better=True),
+        _row(_("Median time to acknowledge"), complaints, "ack_median_hours", unit=hours, higher_is_better=False),
+        _row(_("90th percentile time to acknowledge"), complaints, "ack_p90_hours", unit=hours, higher_is_better=False),
+        _row(_("Median time to respond"), complaints, "respond_median_days", unit=days, higher_is_better=False),
+        _row(_("90th percentile time to respond"), complaints, "respond_p90_days", unit=days, higher_is_better=False),
+    ]
+    months = complaints["by_month"]
+    by_month = charts.bar_chart(
+        caption=_("Complaints received and closed by month"),
+        x_labels=[_month(m["month"]) for m in months],
+        series=[
+            charts.Series(_("Received"), [m["received"] for m in months]),
+            charts.Series(_("Closed"), [m["closed"] for m in months], style="dashed"),
+        ],
+    )
+    pareto = complaints["pareto"]
+    pareto_chart = charts.pareto_chart(
+        caption=_("Complaint categories in the period (Pareto)"),
+        labels=[p["label"] for p in pareto],
+        counts=[p["count"] for p in pareto],
+        cumulative_pct=[float(p["cumulative_pct"]) for p in pareto],
+    )
+    return {"rows": rows, "charts": [by_month, pareto_chart], "recurring": complaints["recurring"]}
+
+
+def _actions(data: dict[str, Any]) -> dict[str, Any]:
+    actions = data["actions"]
+    return {
+        "rows": [
+            _row(_("Corrective actions opened"), actions, "opened"),
+            _row(_("Verified effective"), actions, "effective", higher_is_better=True),
+            _row(_("Verified not effective"), actions, "not_effective", higher_is_better=False),
+            _row(_("Effective among those verified"), actions, "effective_pct", unit="%", higher_is_better=True),
+        ],
+        "open_now": actions["open_now"],
+        "overdue_now": actions["overdue_now"],
+    }
+
+
+def _kpis(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "label": kpi["label"],
+            "current": _text(kpi["current"], kpi["unit"]),
+            "previous": _text(kpi["previous"], kpi["unit"]),
+            "change": _change(
+                kpi["current"], kpi["previous"], higher_is_better=kpi["higher_is_better"], unit=kpi["unit"]
+            ),
+        }
+        for kpi in data["kpis"]
+    ]
+
+
+def _requirements(data: dict[str, Any]) -> list[dict[str, Any]]:
+    requirements = data["requirements"]
+    return [
+        _row(_("Requirements recorded"), requirements, "new"),
+        _row(_("Requirement reviews"), requirements, "reviewed"),
+        _row(_("Accepted"), requirements, "accepted"),
+        _row(_("Rejected"), requirements, "rejected"),
+        _row(_("Reviews finding a requirement cannot be met"), requirements, "cannot_meet", higher_is_better=False),
+        _row(_("Change requests"), requirements, "change_requests"),
+    ]
+
+
+def _objectives(data: dict[str, Any]) -> dict[str, Any]:
+    objectives = data["objectives"]
+    rows = [
+        {
+            **row,
+            "baseline": _text(row["baseline"], row["unit"]),
+            "latest": _text(row["latest"], row["unit"]),
+            "target": _text(row["target"], row["unit"]),
+        }
+        for row in objectives["rows"]
+    ]
+    return {**objectives, "rows": rows}
+
+
+def report_context(
+    *,
+    data: dict[str, Any],
+    content: dict[str, Any],
+    version: int | None,
+    snapshot: ReviewSnapshot,
+    generated_at=None,
+) -> dict[str, Any]:
+    """Everything the report body shows, from frozen inputs only."""
+    sections = {section["field"]: section for section in content["sections"]}
+    return {
+        "content": content,
+        "version": version,
+        "snapshot": snapshot,
+        "generated_at": generated_at,
+        "period": data["period"],
+        "previous_period": data["previous_period"],
+        "previous_review": data["previous_review"],
+        "previous_actions": data["actions_from_previous_reviews"],
+        "satisfaction": _satisfaction(data),
+        "objectives": _objectives(data),
+        "complaints": _complaints(data),
+        "actions": _actions(data),
+        "kpis": _kpis(data),
+        "requirements": _requirements(data),
+        "sections": sections,
+    }
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The standalone page WeasyPrint prints (the web page includes the same body)."""
+    return render_to_string("reviews/report_pdf.html", {**context, "pdf": True})
+
+
+def _stylesheet_paths() -> list[Path]:
+    base = Path(settings.BASE_DIR) / "static"
+    return [base / name for name in STYLESHEETS]
+
+
+def render_document(html: str) -> tuple[bytes, int]:
+    """The PDF of a report page and its page count. WeasyPrint is imported here so that the
+    web process only loads Pango when a report is printed."""
+    from weasyprint import CSS, HTML
+
+    stylesheets = [CSS(filename=str(path)) for path in _stylesheet_paths()]
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render(stylesheets=stylesheets)
+    return document.write_pdf(), len(document.pages)
+
+
+def render_pdf(
+    *, review: ManagementReview, snapshot: ReviewSnapshot, content: dict[str, Any], version: int
+) -> tuple[bytes, int]:
+    context = report_context(
+        data=snapshot.data, content=content, version=version, snapshot=snapshot, generated_at=timezone.now()
+    )
+    return render_document(render_html(context))
