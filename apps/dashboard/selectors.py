@@ -23,12 +23,7 @@ from django.utils.translation import ngettext
 
 from apps.analytics import selectors as analytics
 from apps.core import charts
-
-
-def add_months(day: date, months: int) -> date:
-    """The first of the month `months` after (or before, if negative) the month of `day`."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+from apps.core.dates import add_months
 
 
 @dataclass(frozen=True)

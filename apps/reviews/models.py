@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.roles import Role
 from apps.audit.models import AuditedQuerySet
+from apps.core.dates import add_months
 from apps.core.exceptions import InvalidTransition
 from apps.core.models import TimeStampedModel
 
@@ -33,12 +34,6 @@ def is_manager(user) -> bool:
     return bool(
         user is not None and user.is_authenticated and (user.is_superuser or user.has_role(Role.QUALITY_MANAGER))
     )
-
-
-def add_months(day: date, months: int) -> date:
-    """The first of the month `months` after (or before, when negative) the month of `day`."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 class Interval(models.IntegerChoices):

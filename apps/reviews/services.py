@@ -45,6 +45,7 @@ from apps.reviews.models import (
     ReviewSchedule,
     ReviewSnapshot,
     ReviewStatus,
+    is_manager,
     parse_addresses,
 )
 
@@ -70,11 +71,7 @@ SECTION_FIELDS = tuple(name for name, _item in ManagementReview.MANUAL_SECTIONS)
 
 
 def _check_manager(actor: User, permission: str = CHANGE_PERMISSION) -> None:
-    if not (
-        getattr(actor, "is_authenticated", False)
-        and actor.has_perm(permission)
-        and (actor.is_superuser or actor.has_role(Role.QUALITY_MANAGER))
-    ):
+    if not (is_manager(actor) and actor.has_perm(permission)):
         raise PermissionDenied(_("Only quality managers manage management reviews."))
 
 
