@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from apps.accounts import signals  # noqa: F401 - connects the receivers
         from apps.core import navigation
 
         navigation.register(

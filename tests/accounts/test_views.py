@@ -44,6 +44,24 @@ def test_repeated_failures_lock_the_account_out_even_with_the_right_password(sta
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("where", ["page", "api"])
+def test_a_lockout_is_logged_with_the_account_id_and_not_its_address(staff, settings, caplog, where):
+    client = Client()
+    with caplog.at_level("WARNING", logger="apps.accounts.security"):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            if where == "page":
+                _login(client, "staff1@example.com", "wrong-password")
+            else:
+                body = {"email": "staff1@example.com", "password": "wrong-password"}
+                client.post("/api/v1/auth/token/", body, content_type="application/json")
+    lockouts = [record for record in caplog.records if record.name == "apps.accounts.security"]
+    assert [(record.levelname, record.event, record.account_id) for record in lockouts] == [
+        ("WARNING", "login_locked_out", staff.pk)
+    ]
+    assert "staff1@example.com" not in caplog.text
+
+
+@pytest.mark.django_db
 def test_inactive_user_cannot_sign_in(staff):
     User.objects.filter(pk=staff.pk).unaudited_update(is_active=False)
     response = _login(Client(), "staff1@example.com", PASSWORD)
