@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,17 @@ def allowed_types() -> list[str]:
 
 def max_bytes() -> int:
     return settings.COMPLAINT_ATTACHMENT_MAX_BYTES
+
+
+# The file name must say what the content is: a script or program renamed "photo.png" or
+# "invoice.pdf" is refused, not stored under a name that invites opening it.
+EXTENSIONS = {
+    "application/pdf": {".pdf"},
+    "image/png": {".png"},
+    "image/jpeg": {".jpg", ".jpeg"},
+    "image/gif": {".gif"},
+    "text/plain": {".txt", ".log", ".csv"},
+}
 
 
 def sniff(head: bytes) -> str:
@@ -57,6 +70,10 @@ def validate_attachment(upload) -> None:
     if kind not in allowed_types():
         raise forms.ValidationError(
             _("%(name)s is not an allowed file type (PDF, PNG, JPEG, text).") % {"name": upload.name}
+        )
+    if PurePath(upload.name or "").suffix.lower() not in EXTENSIONS.get(kind, set()):
+        raise forms.ValidationError(
+            _("%(name)s does not contain what its name says; send it with its real file type.") % {"name": upload.name}
         )
     upload.sniffed_type = kind
 

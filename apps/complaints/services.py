@@ -35,6 +35,7 @@ from apps.complaints.models import (
 )
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue, greeting, in_language
 
@@ -441,7 +442,7 @@ def complaint_assess(
     if "category" in changes or "product" in changes:
         from apps.complaints.tasks import check_recurrence_task
 
-        transaction.on_commit(lambda: check_recurrence_task.delay(complaint.pk))
+        enqueue_on_commit(check_recurrence_task, complaint.pk)
     return complaint
 
 

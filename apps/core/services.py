@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.core.models import OutboundEmail
+from apps.core.queue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def email_enqueue(
         if idempotency_key is None:
             raise
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
-    transaction.on_commit(lambda: send_email_task.delay(email.pk))
+    enqueue_on_commit(send_email_task, email.pk)
     return email
 
 

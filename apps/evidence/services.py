@@ -20,6 +20,7 @@ from apps.audit.models import AuditEntry
 from apps.audit.services import verify_chain
 from apps.core import clauses as clause_registry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.queue import enqueue_on_commit
 from apps.evidence.models import EvidencePack, IntegrityCheck
 from apps.evidence.packs import PackBuilder
 
@@ -54,7 +55,7 @@ def integrity_check_request(*, actor) -> IntegrityCheck:
     except IntegrityError:
         # Another request queued one between our read and our insert.
         return IntegrityCheck.objects.get(status__in=IntegrityCheck.ACTIVE)
-    transaction.on_commit(lambda: verify_integrity_task.delay(check.pk))
+    enqueue_on_commit(verify_integrity_task, check.pk)
     return check
 
 
@@ -153,7 +154,7 @@ def pack_request(
         },
     )
     if enqueue:
-        transaction.on_commit(lambda: build_pack_task.delay(pack.pk))
+        enqueue_on_commit(build_pack_task, pack.pk)
     return pack
 
 

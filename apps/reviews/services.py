@@ -33,6 +33,7 @@ from apps.analytics.services import local_midnight
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import next_reference
 from apps.reviews.models import (
     CHANGE_PERMISSION,
@@ -299,7 +300,7 @@ def _job_queue(
         raise BusinessRuleViolation(
             _("The review is already being prepared; wait until that job has finished.")
         ) from None
-    transaction.on_commit(lambda: run_job_task.delay(job.pk))
+    enqueue_on_commit(run_job_task, job.pk)
     return job
 
 

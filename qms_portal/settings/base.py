@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or CSRF check reads the body.
+    "apps.core.middleware.RequestSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -392,6 +394,8 @@ COMPLAINT_ATTACHMENT_TYPES = env_list(
     "COMPLAINT_ATTACHMENT_TYPES", ["application/pdf", "image/png", "image/jpeg", "text/plain"]
 )
 COMPLAINT_ATTACHMENT_MAX_BYTES = env_int("COMPLAINT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+# The largest request body taken at all: a complaint's five attachments and its text.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 5 * COMPLAINT_ATTACHMENT_MAX_BYTES + 1024 * 1024)
 COMPLAINT_REOPEN_DAYS = env_int("COMPLAINT_REOPEN_DAYS", 14)
 COMPLAINT_RECURRENCE_COUNT = env_int("COMPLAINT_RECURRENCE_COUNT", 3)
 COMPLAINT_RECURRENCE_DAYS = env_int("COMPLAINT_RECURRENCE_DAYS", 30)

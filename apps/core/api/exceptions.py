@@ -12,7 +12,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.exceptions import (
+    BusinessRuleViolation,
+    InvalidTransition,
+    dependency_errors,
+    request_too_large_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +33,13 @@ def exception_handler(exc, context):
     """Map domain and framework errors to 4xx JSON; anything else is a logged 500 with JSON."""
     if isinstance(exc, InvalidTransition | BusinessRuleViolation):
         return Response(_body("conflict", exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, request_too_large_errors() + dependency_errors()):
+        from apps.core.views import request_too_large, service_unavailable
+
+        request = context["request"]
+        if isinstance(exc, request_too_large_errors()):
+            return request_too_large(request, exc)
+        return service_unavailable(request, exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

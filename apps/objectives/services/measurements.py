@@ -14,6 +14,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.queue import enqueue_on_commit
 from apps.objectives import kpi_catalogue, rules
 from apps.objectives.models import Measurement, MeasurementSource, QualityObjective
 from apps.objectives.services._common import Status, check_manager, lock
@@ -202,7 +203,7 @@ def _write_computed(
 def enqueue_measure(objective_id: int, *, backfill: bool = False) -> None:
     from apps.objectives.tasks import measure_task
 
-    transaction.on_commit(lambda: measure_task.delay(objective_id, backfill=backfill))
+    enqueue_on_commit(measure_task, objective_id, backfill=backfill)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
+from apps.core.queue import enqueue_on_commit
 from apps.core.services import email_enqueue, in_language
 from apps.objectives import rules
 from apps.objectives.models import KpiKind, Performance, Period, QualityObjective
@@ -40,7 +41,7 @@ def measure_all(*, today: date | None = None, limit: int = 1000) -> int:
     )
     ids = [pk for pk, period, target in candidates if target >= rules.previous_period(today, period)[0]][:limit]
     for objective_id in ids:
-        measure_task.delay_on_commit(objective_id)
+        enqueue_on_commit(measure_task, objective_id)
     return len(ids)
 
 

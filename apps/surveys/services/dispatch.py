@@ -53,6 +53,7 @@ from django.utils.translation import gettext_lazy
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import InvalidTransition
+from apps.core.queue import enqueue_on_commit
 from apps.customers.models import Contact, Customer
 from apps.surveys.models import (
     MANAGE_PERMISSION,
@@ -258,7 +259,7 @@ def campaign_send_now(*, campaign_id: int, actor) -> Campaign:
         changes={"next_run_at": [before, campaign.next_run_at]},
         reason=audit_reason(gettext_lazy("send now")),
     )
-    transaction.on_commit(tick_task.delay)
+    enqueue_on_commit(tick_task)
     return campaign
 
 
@@ -330,7 +331,7 @@ def campaign_claim(*, campaign_id: int, now: datetime | None = None, actor=None)
             reason=audit_reason(gettext_lazy("first sent by campaign #%(id)d"), id=campaign.pk),
         )
     wave_id = wave.pk
-    transaction.on_commit(lambda: prepare_wave_task.delay(wave_id))
+    enqueue_on_commit(prepare_wave_task, wave_id)
     return wave
 
 
