@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench lint format messages services stop-services clean
+.PHONY: run test bench backup restore lint format messages services stop-services clean
 
 run: $(INSTALLED)
 	$(PY) -m qms_portal.launcher run
@@ -16,6 +16,14 @@ test: $(INSTALLED)
 SIZE ?= M
 bench: $(INSTALLED)
 	BENCH_SIZE=$(SIZE) $(PY) -m qms_portal.launcher test -c tests/bench/pytest.ini tests/bench $(PYTEST_ARGS)
+
+# Backup drill (README "Backup and restore"): make backup, then make restore BACKUP=var/backups/<time>.
+backup: $(INSTALLED)
+	$(PY) -m qms_portal.launcher manage backup $(ARGS)
+
+restore: $(INSTALLED)
+	test -n "$(BACKUP)" || (echo "make restore BACKUP=<folder written by make backup> [ARGS=--into <url>]" && false)
+	$(PY) -m qms_portal.launcher manage restore $(BACKUP) $(ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

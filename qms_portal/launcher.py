@@ -3,6 +3,7 @@
     python -m qms_portal.launcher run      # servers, migrate, demo data, web + worker + beat
     python -m qms_portal.launcher test [pytest args]
     python -m qms_portal.launcher services # start the embedded servers and leave them running
+    python -m qms_portal.launcher manage backup|restore ...  # a manage.py command on those servers
 
 Embedded PostgreSQL and Redis are started only for the URL that is unset,
 and stopped on exit only if this process started them.
@@ -118,12 +119,23 @@ def test(pytest_args: list[str]) -> int:
         _stop_embedded(started)
 
 
+def manage(args: list[str]) -> int:
+    started = _start_embedded()
+    try:
+        env = {"DJANGO_SETTINGS_MODULE": "qms_portal.settings.local", **os.environ}
+        return subprocess.call([PYTHON, "manage.py", *args], cwd=BASE_DIR, env=env)  # noqa: S603
+    finally:
+        _stop_embedded(started)
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "run"
     if command == "run":
         return run()
     if command == "test":
         return test(argv[2:])
+    if command == "manage":
+        return manage(argv[2:])
     if command == "services":
         _start_embedded()
         return 0

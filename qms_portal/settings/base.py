@@ -326,6 +326,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 # Uploaded files live outside the web root and are served only by views that check access.
 MEDIA_ROOT = env("MEDIA_ROOT", str(VAR_DIR / "media"))
+# `manage.py backup` writes here (make backup); keep it on another disk or copy it off the machine.
+BACKUP_ROOT = env("BACKUP_ROOT", str(VAR_DIR / "backups"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

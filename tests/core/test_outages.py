@@ -35,20 +35,15 @@ def redis_down(settings):
 
 @pytest.fixture
 def broker_down():
-    """The Celery app publishing to a broker that is not there."""
-    saved = celery_app.conf.broker_url, celery_app.conf.broker_write_url
-    celery_app.conf.broker_url = celery_app.conf.broker_write_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    celery_app.conf.broker_connection_timeout = 1
-    _reset_pools()
+    """The Celery app publishing to a broker that is not there; afterwards, its own pools again
+    (kombu keeps pools per broker URL, so the real broker's pool is left open and untouched)."""
+    conf = celery_app.conf
+    saved = (conf.broker_url, conf.broker_write_url, celery_app._pool, celery_app.amqp._producer_pool)
+    conf.broker_url = conf.broker_write_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    celery_app._pool = celery_app.amqp._producer_pool = None
     yield
-    celery_app.conf.broker_url, celery_app.conf.broker_write_url = saved
-    _reset_pools()
-
-
-def _reset_pools() -> None:
     celery_app.pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    conf.broker_url, conf.broker_write_url, celery_app._pool, celery_app.amqp._producer_pool = saved
 
 
 @pytest.mark.django_db
