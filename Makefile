@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test bench backup restore lint format messages services stop-services clean
+.PHONY: run test bench soak backup restore lint format messages services stop-services clean
 
 run: $(INSTALLED)
 	$(PY) -m qms_portal.launcher run
@@ -16,6 +16,10 @@ test: $(INSTALLED)
 SIZE ?= M
 bench: $(INSTALLED)
 	BENCH_SIZE=$(SIZE) $(PY) -m qms_portal.launcher test -c tests/bench/pytest.ini tests/bench $(PYTEST_ARGS)
+
+# Load and faults (tests/soak): 50 customers for 5 minutes through two outages; under 30 minutes.
+soak: $(INSTALLED)
+	$(PY) -m qms_portal.launcher test -c tests/soak/pytest.ini tests/soak $(PYTEST_ARGS)
 
 # Backup drill (README "Backup and restore"): make backup, then make restore BACKUP=var/backups/<time>.
 backup: $(INSTALLED)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
-from apps.core.public import HoneypotFormMixin
+from apps.core.public import HoneypotFormMixin, SubmissionKeyMixin
 from apps.customers.models import Customer, Product
 
 MAX_ATTACHMENTS = 5
@@ -121,7 +121,7 @@ class ComplaintForm(forms.Form):
     attachments = AttachmentsField(label=_("Attachments"), help_text=_("Up to 5 files: PDF, PNG, JPEG or plain text."))
 
 
-class PublicComplaintForm(HoneypotFormMixin, ComplaintForm):
+class PublicComplaintForm(SubmissionKeyMixin, HoneypotFormMixin, ComplaintForm):
     """The form customers fill in themselves on the public page."""
 
 

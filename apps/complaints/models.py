@@ -205,6 +205,8 @@ class Complaint(PersonalDataModel, TimeStampedModel):
     )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    # The public form's key (apps.core.public.SubmissionKeyMixin): one record per form sent.
+    submission_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     name_ct = models.TextField(blank=True, editable=False)
     email_ct = models.TextField(blank=True, editable=False)

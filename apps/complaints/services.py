@@ -35,6 +35,7 @@ from apps.complaints.models import (
 )
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.public import earlier_submission
 from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue, greeting, in_language
@@ -103,8 +104,12 @@ def complaint_create(
     attachments: Iterable[Any] = (),
     language: str = "",
     base_url: str = "",
+    submission_key: str = "",
 ) -> Complaint:
     """Record a complaint: reference CMP-YYYY-NNNNN, SLA clocks started, acknowledgement e-mail queued.
+
+    A `submission_key` already recorded returns that complaint (with `duplicate` set and no
+    tracking token): the same form sent twice, or in parallel, is one complaint.
 
     `actor` is a user or "public" (the web form). `attachments` are uploaded files
     already validated by the caller (apps.complaints.forms.validate_attachment).
@@ -117,9 +122,14 @@ def complaint_create(
     description = (description or "").strip()
     if not description:
         raise BusinessRuleViolation(_("A complaint needs a description."))
+    earlier = earlier_submission(Complaint, submission_key)
+    if earlier is not None:
+        earlier.duplicate = True
+        return earlier
     now = timezone.now()
     token = secrets.token_urlsafe(32)
     complaint = Complaint(
+        submission_key=submission_key or None,
         reference=next_reference("CMP", year=timezone.localtime(now).year),
         token_hash=token_hash(token),
         customer=customer,
@@ -140,6 +150,7 @@ def complaint_create(
     recompute_due(complaint)
     complaint.save()
     complaint.tracking_token = token
+    complaint.duplicate = False
     audit.record(
         actor=actor,
         action=AuditEntry.Action.CREATE,

@@ -7,6 +7,7 @@ permission checks (403 when the role or the object rule refuses).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -54,7 +55,6 @@ from apps.core.public import rate_limited, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
 Status = Complaint.Status
-RATE_LIMIT = (5, 600)  # submissions per client address per window (seconds)
 
 
 def _base_url(request) -> str:
@@ -65,7 +65,7 @@ def _base_url(request) -> str:
 
 
 def _public_limit(request, scope: str) -> bool:
-    limit, window = RATE_LIMIT
+    limit, window = settings.COMPLAINT_PUBLIC_RATE_LIMIT, settings.COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS
     return rate_limited(request, scope=scope, limit=limit, window_seconds=window)
 
 
@@ -95,6 +95,7 @@ class PublicComplaintView(FormView):
             attachments=data["attachments"],
             language=self.request.LANGUAGE_CODE,
             base_url=_base_url(self.request),
+            submission_key=data["submission_key"],
         )
         # The reference is not secret; the token never goes into a URL we redirect to or a session.
         self.request.session["complaint_submitted"] = complaint.reference

@@ -2,14 +2,20 @@
 
 Public forms carry a honeypot field that people never see and bots fill in,
 and each view limits how often one client address may submit. Both are
-cheap first lines; CSRF protection stays on as everywhere.
+cheap first lines; CSRF protection stays on as everywhere. The complaint and
+feedback forms also carry a submission key, so that a double click, a resent
+form or a retry after a timeout records the submission once.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from axes.helpers import get_client_ip_address
 from django import forms
 from django.core.cache import cache
+from django.db import connection
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -50,3 +56,32 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int) -> boo
 
 def too_many_requests(request):
     return render(request, "429.html", status=429)
+
+
+SUBMISSION_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+class SubmissionKeyMixin(forms.Form):
+    """A hidden random key drawn when the form is shown; the same form sent twice sends it twice."""
+
+    submission_key = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4().hex)
+
+    def clean_submission_key(self) -> str:
+        # Anything but a key we could have drawn is ignored, not an error the customer must fix.
+        value = self.cleaned_data.get("submission_key") or ""
+        return value if SUBMISSION_KEY.match(value) else ""
+
+
+def earlier_submission(model, key: str):
+    """The record an earlier send of the same form created, or None. Takes a transaction-scoped
+    lock on the key first, so parallel sends of one form queue here and only the first creates."""
+    if not key:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"submission:{key}"])
+    return model.objects.filter(submission_key=key).first()

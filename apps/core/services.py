@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -10,12 +11,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core.exceptions import dependency_errors
 from apps.core.models import OutboundEmail
 from apps.core.queue import enqueue_on_commit
 
@@ -130,11 +132,27 @@ def email_send(*, email_id: int) -> bool:
         )
         logger.warning("e-mail delivery failed", extra={"email_id": email_id, "attempt": email.attempts})
         raise
-    OutboundEmail.objects.filter(pk=email_id).update(
-        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
+    _record_sent(email_id)
     logger.info("e-mail sent", extra={"email_id": email_id})
     return True
+
+
+def _record_sent(email_id: int, *, attempts: int = 30, pause: float = 1.0) -> None:
+    """Mark the row sent, waiting out a database outage: the message has left, and a row left
+    "sending" would be handed out again by the sweeper and the customer would get it twice.
+    (Should the outage outlast the sweeper's patience, the copy carries the same Message-ID.)"""
+    for attempt in range(attempts):
+        try:
+            OutboundEmail.objects.filter(pk=email_id).update(
+                status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            return
+        except dependency_errors():
+            if attempt == attempts - 1:
+                raise
+            logger.warning("e-mail sent, database unavailable to record it; retrying", extra={"email_id": email_id})
+            time.sleep(pause)
+            connection.close()  # the next attempt connects afresh
 
 
 def outbox_sweep(*, limit: int = 500) -> list[int]:

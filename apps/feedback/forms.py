@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.public import HoneypotFormMixin
+from apps.core.public import HoneypotFormMixin, SubmissionKeyMixin
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import FeedbackChannel, Sentiment
 from apps.feedback.selectors import active_categories, owner_candidates
@@ -13,7 +13,7 @@ def _rating(value) -> int | None:
     return int(value) if value not in (None, "") else None
 
 
-class PublicFeedbackForm(HoneypotFormMixin, forms.Form):
+class PublicFeedbackForm(SubmissionKeyMixin, HoneypotFormMixin, forms.Form):
     """What a member of the public may tell us; everything but the text is optional."""
 
     text = forms.CharField(label=_("Your feedback"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))

@@ -115,6 +115,8 @@ class Feedback(PersonalDataModel, TimeStampedModel):
     AUDIT_PERSONAL_FIELDS = ("submitter_name", "submitter_email", "submitter_name_ct", "submitter_email_ct", "text")
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    # The public form's key (apps.core.public.SubmissionKeyMixin): one record per form sent.
+    submission_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=FeedbackChannel.choices)
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, null=True, blank=True, related_name="feedback"

@@ -23,6 +23,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.public import earlier_submission
 from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue, greeting, in_language
 from apps.customers.models import Contact, Customer, Product
@@ -125,17 +126,24 @@ def feedback_submit_public(
     submitter_email: str = "",
     consent_to_contact: bool = False,
     language: str = "",
+    submission_key: str = "",
 ) -> Feedback:
     """Feedback a member of the public left on the web form (anonymous allowed).
+
+    A `submission_key` already recorded returns that feedback: one form sent twice is one record.
 
     An e-mail is required when they consent to be contacted; the consent is dated.
     Audited with the public as actor; name, e-mail and text are encrypted and masked.
     With an e-mail address, an acknowledgement with the reference is queued (once,
     in `language`), sent by a worker after commit.
     """
+    earlier = earlier_submission(Feedback, submission_key)
+    if earlier is not None:
+        return earlier
     feedback = _create(
         actor=AuditEntry.ActorKind.PUBLIC,
         recorded_by=None,
+        submission_key=submission_key or None,
         channel=FeedbackChannel.WEB_FORM,
         text=text,
         rating=rating,

@@ -420,6 +420,9 @@ REQUIREMENTS_REVIEW_DUE_DAYS = env_int("REQUIREMENTS_REVIEW_DUE_DAYS", 10)
 # Public feedback form: at most this many submissions per client address per window.
 FEEDBACK_PUBLIC_RATE_LIMIT = env_int("FEEDBACK_PUBLIC_RATE_LIMIT", 5)
 FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS = env_int("FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS", 600)
+# Public complaint form and tracking page, likewise.
+COMPLAINT_PUBLIC_RATE_LIMIT = env_int("COMPLAINT_PUBLIC_RATE_LIMIT", 5)
+COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS = env_int("COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS", 600)
 
 # REST API ----------------------------------------------------------------------
 

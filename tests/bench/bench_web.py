@@ -37,6 +37,7 @@ from apps.accounts.roles import Role
 from apps.feedback.models import Feedback
 from tests.bench import harness
 from tests.bench.web_urls import TABLE
+from tests.http_browser import Browser
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -117,29 +118,6 @@ class Load:
         return self.accepted / self.seconds
 
 
-class _Browser:
-    """A keep-alive connection with a cookie jar, like one visitor's browser."""
-
-    def __init__(self, port: int, headers: dict | None = None):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.cookies: dict[str, str] = {}
-        self.headers = headers or {}
-
-    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "") -> tuple[int, bytes]:
-        headers = {**self.headers, "Host": "127.0.0.1"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if content_type:
-            headers["Content-Type"] = content_type
-        self.conn.request(method, path, body=body, headers=headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _sep, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        return response.status, data
-
-
 def _submit_forms(port: int, path: str, fields: dict, *, count: int | None = None, seconds: float = 0) -> Load:
     """Form submissions to `path` from CONCURRENCY visitors (each fetches the form once for
     its CSRF token, then posts again and again): `count` of them, or for `seconds`."""
@@ -149,7 +127,7 @@ def _submit_forms(port: int, path: str, fields: dict, *, count: int | None = Non
     deadline = time.perf_counter() + seconds
 
     def visitor():
-        browser = _Browser(port)
+        browser = Browser(port)
         _status, page = browser.request("GET", path)
         token = TOKEN_FIELD.search(page).group(1).decode()
         try:
@@ -178,7 +156,7 @@ def _get_for(port: int, path: str, token: str, seconds: float) -> Load:
     deadline = time.perf_counter() + seconds
 
     def client():
-        browser = _Browser(port, {"Authorization": f"Bearer {token}"})
+        browser = Browser(port, {"Authorization": f"Bearer {token}"})
         try:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()

@@ -1,0 +1,20 @@
+"""The reduced soak in `make test` (#10): ten customers for twenty seconds through gunicorn on the
+soak's own PostgreSQL and Redis, each stopped for three seconds and started again. The full one
+is `make soak` (tests/soak/soak_load.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.core.backup import current_database
+from tests.soak.run import Fault, problems, soak
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_submissions_survive_a_redis_and_a_postgres_restart_with_nothing_lost(db, tmp_path):
+    faults = [Fault("redis", at=6, down_for=3), Fault("postgres", at=13, down_for=3)]
+    report = soak(tmp_path, current_database(), customers=10, seconds=20, faults=faults)
+    print("\n".join(["", *report.lines()]))
+    assert problems(report) == []
+    assert all(fault.answered_while_down[503] > 0 for fault in faults), [f.answered_while_down for f in faults]
