@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0008_kpi_indexes'),
+        ("complaints", "0008_kpi_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='complaint',
-            name='submission_key',
+            model_name="complaint",
+            name="submission_key",
             field=models.CharField(blank=True, editable=False, max_length=32, null=True, unique=True),
         ),
     ]

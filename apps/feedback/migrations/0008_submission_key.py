@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0007_keyset_indexes'),
+        ("feedback", "0007_keyset_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feedback',
-            name='submission_key',
+            model_name="feedback",
+            name="submission_key",
             field=models.CharField(blank=True, editable=False, max_length=32, null=True, unique=True),
         ),
     ]
