@@ -177,7 +177,7 @@ def portal_env(folder: Path, postgres: Postgres, redis: Redis) -> dict[str, str]
     media.mkdir(exist_ok=True)
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.soak.soak_settings",
+        "DJANGO_SETTINGS_MODULE": "tests.soak.portal_settings",
         "PYTHONPATH": str(ROOT),
         "SOAK_DATABASE_URL": postgres.url,
         "SOAK_REDIS_URL": redis.url,
