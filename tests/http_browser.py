@@ -1,9 +1,10 @@
-"""A keep-alive HTTP connection with a cookie jar, like one visitor's browser: the load of the
-benchmarks (tests/bench) and the soak (tests/soak) on a server on 127.0.0.1."""
+"""A keep-alive HTTP connection with a cookie jar, like one visitor's browser, and a free port:
+the load of the benchmarks (tests/bench) and the soak (tests/soak) on a server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import http.client
+import socket
 
 
 class Browser:
@@ -30,3 +31,10 @@ class Browser:
             name, _sep, rest = header.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
         return response.status, data
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server to start, or to stay closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -40,7 +40,8 @@ class RestoreError(Exception):
     """The backup cannot be restored here, or the restored copy differs from the backup."""
 
 
-def _client(tool: str) -> str:
+def client_tool(tool: str) -> str:
+    """Path of a PostgreSQL client tool (pg_dump, pg_restore, psql, initdb, pg_ctl) from the wheel."""
     # Found, not imported: importing pgserver starts nothing but warns about XDG_RUNTIME_DIR.
     package = importlib.util.find_spec("pgserver")
     return str(Path(package.origin).parent / "pginstall" / "bin" / tool)
@@ -130,7 +131,13 @@ def backup(folder: Path | None = None) -> BackupResult:
     folder.mkdir(parents=True, exist_ok=False)
     params = current_database()
     facts = database_facts(params)
-    dump = [_client("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={folder / DATABASE_FILE}"]
+    dump = [
+        client_tool("pg_dump"),
+        "--format=custom",
+        "--no-owner",
+        "--no-privileges",
+        f"--file={folder / DATABASE_FILE}",
+    ]
     _run([*dump, database_url(params, password=False)], params)
     media_root = Path(settings.MEDIA_ROOT)
     checksums = media_checksums(media_root)
@@ -198,7 +205,7 @@ def restore(folder: Path, *, into: dict[str, str] | None = None, media_root: Pat
     media_root = Path(media_root or Path(settings.BACKUP_ROOT) / f"media_restored_{manifest['created_at']}")
     if media_root.exists() and any(media_root.iterdir()):
         raise RestoreError(f"{media_root} is not empty; restore the media files only into an empty folder.")
-    load = [_client("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
+    load = [client_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
     _run([*load, f"--dbname={database_url(into, password=False)}", str(folder / DATABASE_FILE)], into)
     media_root.mkdir(parents=True, exist_ok=True)
     with tarfile.open(folder / MEDIA_FILE) as archive:

@@ -4,7 +4,7 @@ import logging
 import sys
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
@@ -50,8 +50,6 @@ def error_view(status_code: int):
 
 def request_too_large(request, exception: Exception | None = None):
     """413: a body over REQUEST_MAX_BYTES, or more form data, fields or files than Django takes."""
-    from django.core.exceptions import RequestDataTooBig
-
     if exception is None:
         limit = settings.REQUEST_MAX_BYTES
     elif isinstance(exception, RequestDataTooBig):

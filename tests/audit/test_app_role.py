@@ -5,7 +5,7 @@ can disable the triggers or rewrite history. Everything else the portal does sti
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 from psycopg2 import sql
@@ -64,3 +64,19 @@ def test_the_app_role_still_does_the_portals_work_and_the_chain_verifies(quality
     assert complaint.status == "investigating"
     assert AuditEntry.objects.for_object(complaint).count() >= 3
     assert audit.verify_chain().ok
+
+
+def test_tables_later_migrations_create_are_open_to_the_app_role(db):
+    call_command("grant_app_role", ROLE)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE soak_later_table (id int)")
+        cursor.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(ROLE)))
+        cursor.execute("INSERT INTO soak_later_table VALUES (1)")
+        cursor.execute("UPDATE soak_later_table SET id = 2")
+        cursor.execute("RESET ROLE")
+
+
+def test_a_password_variable_that_is_not_set_is_refused(db, monkeypatch):
+    monkeypatch.delenv("QMS_TEST_APP_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="QMS_TEST_APP_PASSWORD is not set"):
+        call_command("grant_app_role", ROLE, "--password-env", "QMS_TEST_APP_PASSWORD")

