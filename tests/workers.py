@@ -31,7 +31,8 @@ def wait_for(condition: Callable, timeout: float = 60, step: float = 0.05):
 
 @contextmanager
 def celery_workers(folder: Path, settings_lines: list[str], env: dict[str, str]) -> Iterator[Callable]:
-    """Yields start(name, **extra_env) -> Popen; a worker's log is folder/<name>.log."""
+    """Yields start(name, beat=False, **extra_env) -> Popen: a worker (or with beat=True a beat,
+    its schedule file folder/<name>-schedule); its log is folder/<name>.log."""
     db_name = connection.settings_dict["NAME"]
     (folder / "worker_settings.py").write_text(
         "from qms_portal.settings.test import *  # noqa: F403\n"
@@ -45,10 +46,13 @@ def celery_workers(folder: Path, settings_lines: list[str], env: dict[str, str])
     }
     processes: list[subprocess.Popen] = []
 
-    def start(name: str, **extra_env: str) -> subprocess.Popen:
-        command = [sys.executable, "-m", "celery", "-A", "qms_portal", "worker", "--pool", "solo"]
-        command += ["--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    def start(name: str, *, beat: bool = False, **extra_env: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "celery", "-A", "qms_portal"]
+        if beat:
+            command += ["beat", "--loglevel", "INFO", "--schedule", str(folder / f"{name}-schedule")]
+        else:
+            command += ["worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h"]
+            command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         # The child keeps its own copy of the log's descriptor; ours is closed at once.
         with (folder / f"{name}.log").open("w") as log:
             process = subprocess.Popen(

@@ -137,6 +137,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Each job once per period, even with two beats running by mistake (apps/core/beat.py).
+CELERY_BEAT_SCHEDULER = "apps.core.beat.OncePerPeriodScheduler"
 WORKER_CANARY_SECONDS = env_int("WORKER_CANARY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     # Every minute (WORKER_CANARY_SECONDS): proves to /healthz that a worker is consuming.
