@@ -46,7 +46,10 @@ class OncePerPeriodScheduler(PersistentScheduler):
         try:
             claimed = claim_slot(entry)
         except (redis.RedisError, OSError) as error:
-            logger.warning("beat could not claim a period; nothing sent", extra={"entry": entry.name, "error": type(error).__name__})
+            logger.warning(
+                "beat could not claim a period; nothing sent",
+                extra={"entry": entry.name, "error": type(error).__name__},
+            )
             return
         if not claimed:
             logger.info("beat period already claimed by another beat", extra={"entry": entry.name})
