@@ -52,7 +52,6 @@ from apps.reviews.models import (
 
 logger = logging.getLogger(__name__)
 
-JOB_QUEUED_GRACE = timedelta(minutes=2)
 JOB_MAX_ATTEMPTS = 3
 MAX_PERIOD_DAYS = 2 * 366
 SCHEDULE_FIELDS = (
@@ -606,7 +605,10 @@ def sweep_jobs(*, now: datetime | None = None, limit: int = 100) -> list[int]:
     ).update(status=ReviewJob.Status.FAILED, finished_at=now, error="gave up: every attempt was interrupted")
     lost = list(
         ReviewJob.objects.filter(
-            Q(status=ReviewJob.Status.QUEUED, created_at__lt=now - JOB_QUEUED_GRACE)
+            Q(
+                status=ReviewJob.Status.QUEUED,
+                created_at__lt=now - timedelta(seconds=settings.REVIEW_JOB_QUEUED_GRACE_SECONDS),
+            )
             | Q(status=ReviewJob.Status.RUNNING, heartbeat_at__lt=now - _stale_after()),
             attempts__lt=JOB_MAX_ATTEMPTS,
         )

@@ -385,6 +385,8 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 REVIEW_COMPILE_HOUR = env_int("REVIEW_COMPILE_HOUR", 6)
 REVIEW_REPORT_ATTACH_MAX_BYTES = env_int("REVIEW_REPORT_ATTACH_MAX_BYTES", 5 * 1024 * 1024)
 REVIEW_JOB_STALE_SECONDS = env_int("REVIEW_JOB_STALE_SECONDS", 10 * 60)
+# A queued review job whose message has not started a run by then is sent again (lost message).
+REVIEW_JOB_QUEUED_GRACE_SECONDS = env_int("REVIEW_JOB_QUEUED_GRACE_SECONDS", 2 * 60)
 # Corrective actions: default effectiveness check this many days after implementation.
 ACTIONS_EFFECTIVENESS_DAYS = env_int("ACTIONS_EFFECTIVENESS_DAYS", 90)
 

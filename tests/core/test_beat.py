@@ -71,7 +71,7 @@ def test_the_portal_runs_this_scheduler():
 
 
 PERIODS = {"core.canary": 1, "analytics.refresh_rollups": 2, "core.sweep_outbox": 3}
-RUN_SECONDS = 12
+RUN_SECONDS = 8
 
 
 @pytest.mark.worker

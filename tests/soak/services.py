@@ -191,25 +191,30 @@ class Processes:
     The worker needs it: kombu 5.x fails to restore unacknowledged messages when the broker
     connection drops, and the worker exits with "Unrecoverable error"."""
 
-    def __init__(self, folder: Path, env: dict[str, str], *, web_workers: int = 3):
+    def __init__(self, folder: Path, env: dict[str, str], *, web_workers: int = 3, names=("web", "worker", "beat")):
         self.folder, self.env = folder, env
         self.port = free_port()
         self.running: dict[str, subprocess.Popen] = {}
         self.restarts: Counter[str] = Counter()
         self._stopping = threading.Event()
         celery = [sys.executable, "-m", "celery", "-A", "qms_portal"]
-        self.commands = {
+        commands = {
             "web": [
                 *[sys.executable, "-m", "gunicorn", "qms_portal.wsgi:application"],
                 *["--workers", str(web_workers), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
             ],
             "worker": [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2", "--without-gossip"],
-            "beat": [*celery, "beat", "--loglevel", "WARNING"],
         }
+        # Each beat keeps its own schedule file, as two containers by mistake would.
+        for name in names:
+            if name.startswith("beat"):
+                commands[name] = [*celery, "beat", "--loglevel", "INFO", "--schedule", str(folder / f"{name}-schedule")]
+        self.commands = {name: commands[name] for name in names}
         atexit.register(self.stop)
         for name in self.commands:
             self.start(name)
-        self.wait_ready()
+        if "web" in self.commands:
+            self.wait_ready()
         threading.Thread(target=self._supervise, daemon=True).start()
 
     def _supervise(self) -> None:
@@ -252,5 +257,6 @@ class Processes:
         for process in self.running.values():
             _stop_group(process)
 
-    def pids(self) -> dict[str, int]:
-        return {name: process.pid for name, process in self.running.items()}
+    def kill(self, name: str) -> None:
+        """SIGKILL `name` and its children, without warning; the supervisor starts it again."""
+        os.killpg(self.running[name].pid, signal.SIGKILL)
