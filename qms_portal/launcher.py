@@ -16,11 +16,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 
 from qms_portal import embedded
 from qms_portal.env import BASE_DIR
 
 PYTHON = sys.executable
+# A worker or beat that exits is started again, unless it exited this often within this window.
+RESTART_LIMIT, RESTART_WINDOW = 5, 60.0
 DEMO_LOGINS = ["manager@example.com", "staff@example.com", "auditor@example.com"]
 
 
@@ -74,7 +77,7 @@ def run() -> int:
     port = os.environ.get("PORT", "8000")
     embedded.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule file lives there
     started = _start_embedded()
-    processes: list[subprocess.Popen] = []
+    running: dict[str, subprocess.Popen] = {}
     try:
         _manage("migrate", "--no-input", settings=settings)
         _manage("seed_demo", settings=settings)
@@ -85,18 +88,28 @@ def run() -> int:
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", "worker@%h"],
             "beat": [*celery, "beat", "--loglevel", "INFO"],
         }
-        for command in commands.values():
-            processes.append(subprocess.Popen(command, cwd=BASE_DIR, env=env))  # noqa: S603
+        for name, command in commands.items():
+            running[name] = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
         print(
             f"\nQMS Portal: http://{host}:{port}/  (web, Celery worker and beat running; Ctrl-C stops all)\n"
             f"Demo logins, password demo-pass-2026: {', '.join(DEMO_LOGINS)}\n",
             flush=True,
         )
-        while all(process.poll() is None for process in processes):
+        restarts: deque[float] = deque(maxlen=RESTART_LIMIT)
+        while True:
             time.sleep(0.5)
-        failed = [name for name, p in zip(commands, processes, strict=True) if p.poll() is not None]
-        print(f"Stopping: {', '.join(failed)} exited.", file=sys.stderr, flush=True)
-        return 1
+            for name, process in running.items():
+                if process.poll() is None:
+                    continue
+                # As Compose's restart policy does: a worker exits when the broker connection
+                # drops, say. The web server, or one that keeps failing, stops everything.
+                now = time.monotonic()
+                if name == "web" or (len(restarts) == RESTART_LIMIT and now - restarts[0] < RESTART_WINDOW):
+                    print(f"Stopping: {name} exited.", file=sys.stderr, flush=True)
+                    return 1
+                print(f"{name} exited (code {process.returncode}); starting it again.", file=sys.stderr, flush=True)
+                restarts.append(now)
+                running[name] = subprocess.Popen(commands[name], cwd=BASE_DIR, env=env)  # noqa: S603
     except KeyboardInterrupt:
         print("\nStopping web, worker and beat ...", flush=True)
         return 0
@@ -104,7 +117,7 @@ def run() -> int:
         # A second Ctrl-C must not cut the clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _terminate(processes)
+        _terminate(list(running.values()))
         _stop_embedded(started)
         if started:
             print("Embedded servers stopped.", flush=True)

@@ -57,17 +57,26 @@ def scratch_database():
     admin.close()
 
 
+def _worker_pid(session: int) -> int | None:
+    """The main process of the launcher's Celery worker (its pool processes are younger)."""
+    found = subprocess.run(
+        ["pgrep", "-o", "-s", str(session), "-f", "celery -A qms_portal worker"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else None
+
+
 @pytest.mark.parametrize(
-    "stop",
+    ("stop", "crash_worker"),
     [
         # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
-        lambda pid: os.killpg(pid, signal.SIGINT),
-        # A service manager or `kill`: SIGTERM to the launcher alone, which must stop its children.
-        lambda pid: os.kill(pid, signal.SIGTERM),
+        (lambda pid: os.killpg(pid, signal.SIGINT), False),
+        # A service manager or `kill`: SIGTERM to the launcher alone, which must stop its children;
+        # before that the worker dies (as when the broker connection drops) and is started again.
+        (lambda pid: os.kill(pid, signal.SIGTERM), True),
     ],
     ids=["ctrl-c", "sigterm"],
 )
-def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_database, tmp_path, stop):
+def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_database, tmp_path, stop, crash_worker):
     port = _free_port()
     redis_url, _ = redis_urls(settings.REDIS_URL, db=14)
     redis.Redis.from_url(redis_url).delete(HEARTBEAT_KEY)  # only this run's worker may make it healthy
@@ -104,6 +113,15 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
                 break
             time.sleep(1)
         login = _get_page(f"http://127.0.0.1:{port}/accounts/login/")[0] if status == 200 else None
+        crashed = replaced = None
+        if crash_worker and status == 200:
+            crashed = _worker_pid(process.pid)
+            os.kill(crashed, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and replaced in (None, crashed):
+                time.sleep(0.5)
+                replaced = _worker_pid(process.pid)
+            running_after_crash = process.poll() is None
     finally:
         stop(process.pid)
         process.wait(timeout=60)
@@ -112,6 +130,11 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
         log.close()
     assert status == 200, f"{body}\n--- launcher output (end) ---\n{output[-4000:]}"
     assert login == 200
+    if crash_worker:
+        assert crashed is not None
+        assert replaced not in (None, crashed), output[-3000:]
+        assert running_after_crash
+        assert "worker exited (code -9); starting it again." in output
     assert process.returncode == 0, output[-3000:]
     assert "Demo logins" in output
     assert "manager@example.com" in output

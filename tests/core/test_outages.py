@@ -7,13 +7,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.contrib.sessions.models import Session
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.complaints.models import Complaint
 from apps.core import services as core_services
 from apps.core.models import OutboundEmail
+from apps.core.sessions import SessionStore
 from apps.feedback.models import Feedback
 from qms_portal.celery import app as celery_app
 from tests.http_browser import free_port
@@ -76,3 +83,45 @@ def test_a_complaint_saved_before_the_broker_failed_is_kept_and_swept_later(
     # The sweeper looks at rows, not at the queue, so it finds the message the broker never got.
     settings.OUTBOX_STALE_AFTER = timedelta(0)
     assert core_services.outbox_sweep() == [email.pk]
+
+
+@pytest.fixture
+def postgres_gone_after_view():
+    """A view whose PostgreSQL stops right after it ran: the session is saved into the outage."""
+    from django.db import connection
+
+    saved = dict(connection.settings_dict)
+
+    def view(request):
+        request.session["seen"] = True
+        connection.close()
+        connection.settings_dict["PORT"] = str(free_port())
+        return HttpResponse("ok")
+
+    yield view
+    connection.close()
+    connection.settings_dict.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_saved_while_postgresql_stops_answers_503_not_400(postgres_gone_after_view):
+    request = RequestFactory().get("/")
+    store = SessionStore()
+    store["started"] = True
+    store.save()
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = store.session_key
+    handler = convert_exception_to_response(SessionMiddleware(postgres_gone_after_view))
+    response = handler(request)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+
+
+@pytest.mark.django_db
+def test_a_session_deleted_meanwhile_is_still_a_session_interrupted():
+    store = SessionStore()
+    store["started"] = True
+    store.save()
+    Session.objects.filter(session_key=store.session_key).delete()
+    store["more"] = True
+    with pytest.raises(UpdateError):
+        store.save()

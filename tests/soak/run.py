@@ -276,9 +276,7 @@ def problems(report: Report) -> list[str]:
     for fault in report.faults:
         if fault.recovered_after is None:
             found.append(f"no submission accepted after {fault.name} came back")
-        # 400: Django's SessionInterrupted when the session row cannot be saved as PostgreSQL
-        # stops mid-request; the customer sends the form again, the key keeps it one record.
-        odd = set(fault.answered_while_down) - {200, 302, 400, 503}
+        odd = set(fault.answered_while_down) - {200, 302, 503}
         if odd:
             found.append(f"while {fault.name} was down: {dict(fault.answered_while_down)}")
     if not report.accepted:
