@@ -37,6 +37,14 @@ def test_create_validates_the_facts(quality_manager):
         make_review(quality_manager, distribution="ceo@example.com\nnot-an-address")
     with pytest.raises(BusinessRuleViolation, match="before the period starts"):
         make_review(quality_manager, meeting=date(2026, 1, 1))
+    two_years = date(2024, 1, 1) + timedelta(days=services.MAX_PERIOD_DAYS)
+    with pytest.raises(BusinessRuleViolation, match="at most two years"):
+        make_review(quality_manager, start=date(2024, 1, 1), end=two_years + timedelta(days=1), meeting=two_years)
+    assert make_review(quality_manager, start=date(2024, 1, 1), end=two_years, meeting=two_years).pk
+    addresses = [f"member{n}@example.com" for n in range(51)]
+    with pytest.raises(BusinessRuleViolation, match="at most 50 addresses"):
+        make_review(quality_manager, distribution="\n".join(addresses))
+    assert len(make_review(quality_manager, distribution="\n".join(addresses[:50])).recipients) == 50
     review = make_review(quality_manager, distribution="CEO@example.com; ceo@example.com, coo@example.com")
     assert review.reference.startswith(f"MR-{TODAY().year}-")
     assert review.status == ReviewStatus.PLANNED
