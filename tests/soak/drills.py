@@ -21,6 +21,7 @@ import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -80,12 +81,16 @@ def _worker_ready(timeout: float = 90) -> bool:
 
 
 def _queued_messages(lab: Lab) -> int:
+    """Messages waiting in the queue, and those a worker holds unacknowledged (countdowns)."""
     import redis
 
-    return redis.Redis(port=lab.redis.port).llen("celery")
+    client = redis.Redis(port=lab.redis.port)
+    return client.llen("celery") + client.hlen("unacked")
 
 
-def redis_restart(lab: Lab, *, recipients: int = 500) -> dict:
+def redis_restart(lab: Lab, *, recipients: int = 500, while_sending: int = 0) -> dict:
+    """Redis restarted with the campaign's batches queued and none sent; or, with `while_sending`,
+    once the worker has sent that many (the rest queued or held by the worker, and lost)."""
     from django.utils import timezone
 
     from apps.surveys.models import Delivery, Invitation
@@ -97,30 +102,39 @@ def redis_restart(lab: Lab, *, recipients: int = 500) -> dict:
     customer = CustomerFactory(segment="Enterprise")
     for _ in range(recipients):
         make_contact(customer)
-    campaign = CampaignFactory(next_run_at=timezone.now() - timedelta(seconds=1), send_rate_per_minute=6000)
-    wave = dispatch.campaign_claim(campaign_id=campaign.pk)
-    dispatch.wave_prepare(wave_id=wave.pk)  # plans the send batches on commit
-    queued = _queued_messages(lab)
-    lab.redis.stop()
-    lab.redis.start()
-    left = _queued_messages(lab)
-
+    rate = 600 if while_sending else 6000  # while sending: 50 e-mails every five seconds
+    campaign = CampaignFactory(next_run_at=timezone.now() - timedelta(seconds=1), send_rate_per_minute=rate)
+    sent = Delivery.objects.filter(invitation__campaign=campaign, outcome="sent", sequence=0)
+    processes = None
     began = time.monotonic()
-    processes = Processes(lab.folder, lab.env, names=("worker", "beat"))
     try:
-        sent = Delivery.objects.filter(invitation__campaign=campaign, outcome="sent", sequence=0)
+        if while_sending:
+            processes = Processes(lab.folder, lab.env, names=("worker", "beat"))
+            _wait(lambda: sent.count() >= while_sending, timeout=120)
+        else:
+            wave = dispatch.campaign_claim(campaign_id=campaign.pk)
+            dispatch.wave_prepare(wave_id=wave.pk)  # plans the send batches on commit
+        sent_before = sent.count()
+        queued = _queued_messages(lab)
+        lab.redis.stop()
+        lab.redis.start()
+        left = _queued_messages(lab)
+        if processes is None:
+            processes = Processes(lab.folder, lab.env, names=("worker", "beat"))
         _wait(lambda: sent.count() >= recipients, timeout=240)
         took = time.monotonic() - began
         time.sleep(6)  # one more tick: time for anything sent twice to show
     finally:
-        processes.stop()
+        if processes is not None:
+            processes.stop()
     invitations = Invitation.objects.filter(campaign=campaign)
     surveys_received = {key: n for key, n in lab.sink.messages.items() if key.startswith("<survey-")}
     expected = {f"<survey-{pk}-0@" for pk in invitations.values_list("pk", flat=True)}
     received = {key.split("@")[0] + "@" for key in surveys_received}
     figures = {
         "recipients": recipients,
-        "messages queued before the restart": queued,
+        "sent before the restart": sent_before,
+        "messages queued or held by the worker at the restart": queued,
         "messages left after it": left,
         "deliveries recorded": sent.count(),
         "invitations sent": invitations.filter(status=Invitation.Status.SENT).count(),
@@ -136,7 +150,8 @@ def redis_restart(lab: Lab, *, recipients: int = 500) -> dict:
         problems.append(f"not every recipient sent once: {figures}")
     if received != expected or any(n > 1 for n in surveys_received.values()):
         problems.append(f"the sink did not get each invitation exactly once: {figures}")
-    return {"lines": [f"redis restart with survey batches queued: {figures}"], "problems": problems}
+    when = f"after {while_sending} sent" if while_sending else "before any was sent"
+    return {"lines": [f"redis restarted {when}: {figures}"], "problems": problems}
 
 
 def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
@@ -220,7 +235,7 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
             problems.append(f"{made.reference}: {counts}")
     if lab.sink.duplicated:
         problems.append(f"{lab.sink.duplicated} e-mails reached the sink twice")
-    states = sorted({run["state"] for run in runs_seen})
+    states = dict(Counter(run["state"] for run in runs_seen))
     lines = [
         f"worker killed during {runs} reports (undisturbed report {baseline:.1f} s; killed while {states}); "
         f"{sum(run['done'] for run in runs_seen)} done, attempts {[run['attempts'] for run in runs_seen]}, "
@@ -299,7 +314,8 @@ def _main(folder: Path) -> None:
 
         django.setup()
         lab = Lab(folder, env, redis, sink)
-        reports = {name: DRILLS[name](lab, **options) for name, options in spec["drills"].items()}
+        # "name:variant" runs drill `name` again with other options.
+        reports = {name: DRILLS[name.split(":")[0]](lab, **options) for name, options in spec["drills"].items()}
         (folder / "reports.json").write_text(json.dumps(reports, indent=1))
     finally:
         redis.stop()

@@ -2,8 +2,8 @@
 gunicorn on 127.0.0.1, with Redis and then PostgreSQL stopped for ten seconds each and started
 again (SOAK_CUSTOMERS and SOAK_SECONDS change the load); meanwhile two beats run the production
 schedule for ten minutes (SOAK_BEAT_SECONDS); then Redis is restarted with 500 survey invitations
-queued and the worker is killed during 20 review reports (tests/soak/drills.py). Each on servers
-of its own. Prints the figures for the closing note."""
+queued (and again once 150 are sent) and the worker is killed during 20 review reports
+(tests/soak/drills.py). Each on servers of its own. Prints the figures for the closing note."""
 
 from __future__ import annotations
 
@@ -31,7 +31,13 @@ def test_load_outages_lost_queues_killed_workers_and_two_beats_lose_and_duplicat
     report = soak(tmp_path / "load", source, customers=CUSTOMERS, seconds=SECONDS, faults=faults)
     print("\n".join(["", "SOAK", *report.lines()]))
     process = drills.start(
-        tmp_path / "faults", source, {"redis_restart": {"recipients": 500}, "worker_kills": {"runs": 20}}
+        tmp_path / "faults",
+        source,
+        {
+            "redis_restart": {"recipients": 500},
+            "redis_restart:while_sending": {"recipients": 500, "while_sending": 150},
+            "worker_kills": {"runs": 20},
+        },
     )
     reports = drills.result(process, tmp_path / "faults", timeout=900)
     reports |= drills.result(beats, tmp_path / "beats", timeout=BEAT_SECONDS + 300)
