@@ -191,13 +191,13 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
             job, began = request(review(number))
             time.sleep(chance.uniform(0, baseline * 1.2))
             job.refresh_from_db()
-            state = job.status
+            state, killed_at = job.status, time.monotonic() - began
             processes.kill("worker")
             finished = _wait(lambda job=job: done(job), timeout=180)
             job.refresh_from_db()
             runs_seen.append(
                 {
-                    "killed at": round(time.monotonic() - began, 2),
+                    "killed at": round(killed_at, 2),
                     "state": state,
                     "done": bool(finished),
                     "attempts": job.attempts,
@@ -235,6 +235,7 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
             problems.append(f"{made.reference}: {counts}")
     if lab.sink.duplicated:
         problems.append(f"{lab.sink.duplicated} e-mails reached the sink twice")
+    problems += [f"run {number} never finished: {run}" for number, run in enumerate(runs_seen, 1) if not run["done"]]
     states = dict(Counter(run["state"] for run in runs_seen))
     lines = [
         f"worker killed during {runs} reports (undisturbed report {baseline:.1f} s; killed while {states}); "

@@ -36,7 +36,7 @@ if SOAK_SCHEDULE == "production":
     CELERY_BEAT_SCHEDULE = SOAK_PRODUCTION_SCHEDULE
 elif SOAK_SCHEDULE == "faults":
     # The worker and broker drills (tests/soak/drills.py): ticks and sweepers every few seconds,
-    # a stalled review job handed out again after eight seconds (a report takes about one).
+    # a stalled review job handed out again after eight seconds (a report takes about two).
     CELERY_BEAT_SCHEDULE = {
         "surveys.tick": {"task": "surveys.tick", "schedule": timedelta(seconds=5)},
         "reviews.sweep_jobs": {"task": "reviews.sweep_jobs", "schedule": timedelta(seconds=2)},

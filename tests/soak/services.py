@@ -186,7 +186,7 @@ def portal_env(folder: Path, postgres: Postgres, redis: Redis) -> dict[str, str]
 
 
 class Processes:
-    """gunicorn, one Celery worker and one beat, each in its own process group, supervised as
+    """gunicorn, one Celery worker and beats (those in `names`), each in its own process group, supervised as
     Compose's `restart: unless-stopped` does: a process that exits is started again (and counted).
     The worker needs it: kombu 5.x fails to restore unacknowledged messages when the broker
     connection drops, and the worker exits with "Unrecoverable error"."""
