@@ -11,6 +11,7 @@ and stopped on exit only if this process started them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,6 +50,17 @@ def _manage(*args: str, settings: str) -> None:
     )
 
 
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    # A process group of its own, so that a worker's pool processes can be stopped with it even
+    # when the worker itself died without stopping them.
+    return subprocess.Popen(command, cwd=BASE_DIR, env=env, process_group=0)  # noqa: S603
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def _terminate(processes: list[subprocess.Popen], timeout: float = 20) -> None:
     for process in processes:
         if process.poll() is None:
@@ -61,6 +73,7 @@ def _terminate(processes: list[subprocess.Popen], timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        _kill_group(process)
 
 
 def _interrupt(signum, frame):
@@ -89,7 +102,7 @@ def run() -> int:
             "beat": [*celery, "beat", "--loglevel", "INFO"],
         }
         for name, command in commands.items():
-            running[name] = subprocess.Popen(command, cwd=BASE_DIR, env=env)  # noqa: S603
+            running[name] = _spawn(command, env)
         print(
             f"\nQMS Portal: http://{host}:{port}/  (web, Celery worker and beat running; Ctrl-C stops all)\n"
             f"Demo logins, password demo-pass-2026: {', '.join(DEMO_LOGINS)}\n",
@@ -109,7 +122,8 @@ def run() -> int:
                     return 1
                 print(f"{name} exited (code {process.returncode}); starting it again.", file=sys.stderr, flush=True)
                 restarts.append(now)
-                running[name] = subprocess.Popen(commands[name], cwd=BASE_DIR, env=env)  # noqa: S603
+                _kill_group(process)
+                running[name] = _spawn(commands[name], env)
     except KeyboardInterrupt:
         print("\nStopping web, worker and beat ...", flush=True)
         return 0
