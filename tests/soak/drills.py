@@ -28,6 +28,7 @@ from pathlib import Path
 
 from tests.soak.services import ROOT, Postgres, Processes, Redis, portal_env
 from tests.soak.smtp_sink import SmtpSink
+from tests.workers import wait_for
 
 
 def start(folder: Path, source_database: dict[str, str], drills: dict[str, dict]) -> subprocess.Popen:
@@ -64,20 +65,10 @@ class Lab:
     sink: SmtpSink
 
 
-def _wait(condition, timeout: float, step: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    return condition()
-
-
 def _worker_ready(timeout: float = 90) -> bool:
     from qms_portal.celery import app
 
-    return bool(_wait(lambda: app.control.ping(timeout=1), timeout))
+    return bool(wait_for(lambda: app.control.ping(timeout=1), timeout))
 
 
 def _queued_messages(lab: Lab) -> int:
@@ -110,7 +101,7 @@ def redis_restart(lab: Lab, *, recipients: int = 500, while_sending: int = 0) ->
     try:
         if while_sending:
             processes = Processes(lab.folder, lab.env, names=("worker", "beat"))
-            _wait(lambda: sent.count() >= while_sending, timeout=120)
+            wait_for(lambda: sent.count() >= while_sending, timeout=120)
         else:
             wave = dispatch.campaign_claim(campaign_id=campaign.pk)
             dispatch.wave_prepare(wave_id=wave.pk)  # plans the send batches on commit
@@ -121,7 +112,7 @@ def redis_restart(lab: Lab, *, recipients: int = 500, while_sending: int = 0) ->
         left = _queued_messages(lab)
         if processes is None:
             processes = Processes(lab.folder, lab.env, names=("worker", "beat"))
-        _wait(lambda: sent.count() >= recipients, timeout=240)
+        wait_for(lambda: sent.count() >= recipients, timeout=240)
         took = time.monotonic() - began
         time.sleep(6)  # one more tick: time for anything sent twice to show
     finally:
@@ -185,7 +176,7 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
     try:
         assert _worker_ready(), "the drill's worker did not answer"
         job, began = request(review(0))
-        _wait(lambda: done(job), timeout=120)
+        wait_for(lambda: done(job), timeout=120)
         baseline = time.monotonic() - began  # an undisturbed report, from request to done
         for number in range(1, runs + 1):
             job, began = request(review(number))
@@ -193,7 +184,7 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
             job.refresh_from_db()
             state, killed_at = job.status, time.monotonic() - began
             processes.kill("worker")
-            finished = _wait(lambda job=job: done(job), timeout=180)
+            finished = wait_for(lambda job=job: done(job), timeout=180)
             job.refresh_from_db()
             runs_seen.append(
                 {
@@ -205,7 +196,7 @@ def worker_kills(lab: Lab, *, runs: int = 20, seed: int = 10) -> dict:
                 }
             )
         pending = OutboundEmail.objects.filter(idempotency_key__startswith="review-report:").exclude(status="sent")
-        _wait(lambda: not pending.exists(), timeout=120)
+        wait_for(lambda: not pending.exists(), timeout=120)
         time.sleep(2)
     finally:
         processes.stop()
@@ -274,7 +265,7 @@ def two_beats(lab: Lab, *, seconds: float = 600) -> dict:
     processes = Processes(lab.folder, env, names=("worker", "beat", "beat-two"))
     logs = [lab.folder / "beat.log", lab.folder / "beat-two.log"]
     try:
-        assert _wait(lambda: all("core.canary" in log.read_text() for log in logs if log.exists()), 90)
+        assert wait_for(lambda: all("core.canary" in log.read_text() for log in logs if log.exists()), 90)
         began = time.time()
         time.sleep(seconds)
         ended = time.time()
