@@ -111,7 +111,7 @@ def test_staff_without_the_capability_and_auditors_run_no_campaign(personas, ver
         ("anonymous", "quality_manager", False),
     ],
 )
-def test_campaigns_are_changed_by_their_owner_or_a_quality_manager(request, persona, owner, allowed):
+def test_campaigns_are_changed_by_their_owner_or_a_quality_manager(db, request, persona, owner, allowed):
     campaign = CampaignFactory(owner=request.getfixturevalue(owner))
     assert campaign.can_be_changed_by(request.getfixturevalue(persona)) is allowed
 
