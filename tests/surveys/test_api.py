@@ -98,6 +98,14 @@ def test_results_endpoint_has_its_own_api_view_name():
     assert not hasattr(views, "ResultsView")
 
 
+@pytest.mark.parametrize("pk", ["%C3%AB4%C3%80+", "999999999"])
+def test_campaign_results_of_a_missing_or_malformed_id_is_a_json_404(api_clients, campaign, pk):
+    # Found by the API fuzz test: a non-numeric id was a 500.
+    response = api_clients["quality_manager"].get(f"/api/v1/surveys/campaigns/{pk}/results/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_campaign_results_carry_the_figures(api_clients, campaign):
     data = api_clients["auditor"].get(f"/api/v1/surveys/campaigns/{campaign.pk}/results/").json()
     assert data["rate"] == {"sent": 3, "responded": 2, "rate": pytest.approx(2 / 3)}

@@ -10,10 +10,10 @@ the pages (apps.surveys.services), not here.
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response as APIResponse
 from rest_framework.views import APIView
 
