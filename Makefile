@@ -9,8 +9,12 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED)
 	$(PY) -m qms_portal.launcher run
 
+# Two pytest-xdist processes: most of the suite's time is spent waiting on real workers, servers
+# and browsers, so a second process keeps the two cores busy. Tests that share one resource
+# outside their own database and Redis database carry the same xdist_group and run in one process.
+TEST_PROCESSES ?= 2
 test: $(INSTALLED)
-	$(PY) -m qms_portal.launcher test $(PYTEST_ARGS)
+	$(PY) -m qms_portal.launcher test -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks (tests/bench/README.md): SIZE=S quick smoke, M (default, under 15 minutes), L full figures.
 SIZE ?= M

@@ -16,8 +16,15 @@ from .base import *  # noqa: E402, F403
 from .base import REDIS_URL, env, redis_urls  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
-# Tests use their own Redis database so they never touch development data.
-REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL, db=15)
+# `make test` runs the suite in pytest-xdist worker processes (gw0, gw1, ...). pytest-django gives
+# each its own test database; the name below keys everything else a worker owns, and children it
+# starts (Celery workers, beats) inherit the variable, so they land on the same resources.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+XDIST_INDEX = int(XDIST_WORKER[2:]) if XDIST_WORKER.startswith("gw") else 0
+# Tests use their own Redis database so they never touch development data: 15 for the first (or
+# only) process, then 13, 12, ... (14 is the launcher test's); each keeps its broker, beat claims
+# and heartbeat to itself.
+REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL, db=15 - XDIST_INDEX - (XDIST_INDEX > 0))
 CACHES["default"]["LOCATION"] = REDIS_CLIENT_URL  # noqa: F405
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -36,7 +43,8 @@ WHITENOISE_AUTOREFRESH = True
 # the name also keeps their cache keys and Celery queue apart in the shared Redis database.
 TEST_DATABASE_NAME = env("TEST_DATABASE_NAME", "test_qms")
 DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = f"qms-{TEST_DATABASE_NAME}"  # noqa: F405
-CELERY_TASK_DEFAULT_QUEUE = f"celery-{TEST_DATABASE_NAME}"
+RUN_NAME = f"{TEST_DATABASE_NAME}_{XDIST_WORKER}" if XDIST_WORKER else TEST_DATABASE_NAME
+CACHES["default"]["KEY_PREFIX"] = f"qms-{RUN_NAME}"  # noqa: F405
+CELERY_TASK_DEFAULT_QUEUE = f"celery-{RUN_NAME}"
 # Checkpoints describe one database's chain: each test database keeps its own log.
-AUDIT_CHECKPOINT_PATH = f"{MEDIA_ROOT}/audit/checkpoints-{TEST_DATABASE_NAME}.jsonl"
+AUDIT_CHECKPOINT_PATH = f"{MEDIA_ROOT}/audit/checkpoints-{RUN_NAME}.jsonl"

@@ -20,7 +20,8 @@ from apps.core.tasks import HEARTBEAT_KEY
 from qms_portal.env import redis_urls
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.worker
+# Both cases run `make run` on the launcher's Redis database 14: one xdist process runs them in turn.
+pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("launcher")]
 
 
 def _free_port() -> int:
