@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from datetime import timedelta
@@ -71,7 +72,7 @@ def test_the_portal_runs_this_scheduler():
 
 
 PERIODS = {"core.canary": 1, "analytics.refresh_rollups": 2, "core.sweep_outbox": 3}
-RUN_SECONDS = 8
+RUN_SECONDS = 12
 
 
 @pytest.mark.worker
@@ -105,6 +106,8 @@ def test_two_beat_processes_run_each_job_once_per_period(tmp_path):
     span = stopped - started
     for name, seconds in PERIODS.items():
         runs = [moment for moment in beat_probe.runs(probe).get(name, []) if started <= moment <= stopped]
-        # About one run per period, as from one beat; both beats sending would make twice as many.
-        assert span / seconds - 1 <= len(runs) <= span / seconds + 1, (name, span, runs)
+        # At most one run per period slot, as from one beat: the window touches at most
+        # ceil(span / period) + 1 slots, and the two beats' phases may put runs of
+        # neighbouring slots close together. Both beats sending would make about twice as many.
+        assert span / seconds - 1 <= len(runs) <= math.ceil(span / seconds) + 1, (name, span, runs)
     assert any("already claimed by another beat" in log.read_text() for log in logs)
