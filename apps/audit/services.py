@@ -157,7 +157,9 @@ def record(
     actor_kind, actor_id = _actor_fields(actor)
     normalised = json.loads(json.dumps(mask_personal(obj, changes or {}), cls=DjangoJSONEncoder))
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
-    with transaction.atomic():
+    # No savepoint of its own: a failed append must undo the caller's change too, and a
+    # SAVEPOINT/RELEASE pair would be two more round trips while every writer waits on the lock.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
         last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()

@@ -51,7 +51,7 @@ from apps.complaints.models import (
 )
 from apps.core import panels
 from apps.core.pagination import KeysetPaginationMixin
-from apps.core.public import rate_limited, too_many_requests
+from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
 Status = Complaint.Status
@@ -67,6 +67,9 @@ def _base_url(request) -> str:
 def _public_limit(request, scope: str) -> bool:
     limit, window = settings.COMPLAINT_PUBLIC_RATE_LIMIT, settings.COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS
     return rate_limited(request, scope=scope, limit=limit, window_seconds=window)
+
+
+DONE_COOKIE = "qms_complaint_submitted"
 
 
 class PublicComplaintView(FormView):
@@ -97,9 +100,8 @@ class PublicComplaintView(FormView):
             base_url=_base_url(self.request),
             submission_key=data["submission_key"],
         )
-        # The reference is not secret; the token never goes into a URL we redirect to or a session.
-        self.request.session["complaint_submitted"] = complaint.reference
-        return redirect("complaints:public_done")
+        # The reference is not secret; the token never goes into a URL we redirect to or a cookie.
+        return remember_reference(redirect("complaints:public_done"), DONE_COOKIE, complaint.reference)
 
 
 class StaffComplaintCreateView(PermissionRequiredMixin, FormView):
@@ -144,10 +146,10 @@ class PublicDoneView(TemplateView):
     template_name = "complaints/public_done.html"
 
     def get(self, request, *args, **kwargs):
-        reference = request.session.pop("complaint_submitted", None)
+        reference = recall_reference(request, DONE_COOKIE)
         if not reference:
             return redirect("complaints:public_new")
-        return self.render_to_response({"reference": reference})
+        return forget_reference(self.render_to_response({"reference": reference}), DONE_COOKIE)
 
 
 def _timeline(complaint: Complaint) -> list[dict]:

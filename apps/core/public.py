@@ -14,6 +14,7 @@ import uuid
 
 from axes.helpers import get_client_ip_address
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.shortcuts import render
@@ -52,6 +53,44 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int) -> boo
         cache.add(key, 1, timeout=window_seconds)
         return False
     return count > limit
+
+
+REFERENCE_MAX_AGE_SECONDS = 15 * 60
+
+
+def _reference_salt(name: str) -> str:
+    return f"qms.public.{name}"
+
+
+def remember_reference(response, name: str, reference: str):
+    """Tell this browser, and only it, the reference of what it just submitted, for the
+    confirmation page it is redirected to: a signed, short-lived, HttpOnly cookie, read once.
+
+    A cookie rather than the session: a visitor without an account would otherwise get a
+    session row written and read back for every submission, four database round trips on the
+    public forms' hot path (issue #9, G1), and the reference is not secret from its submitter.
+    """
+    response.set_signed_cookie(
+        name,
+        reference,
+        salt=_reference_salt(name),
+        max_age=REFERENCE_MAX_AGE_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def recall_reference(request, name: str) -> str | None:
+    """The reference `remember_reference` left, or None when missing, forged or expired.
+    The page showing it calls `forget_reference` on its response, so a reload shows none."""
+    return request.get_signed_cookie(name, default=None, salt=_reference_salt(name), max_age=REFERENCE_MAX_AGE_SECONDS)
+
+
+def forget_reference(response, name: str):
+    response.delete_cookie(name, samesite="Lax")
+    return response
 
 
 def too_many_requests(request):

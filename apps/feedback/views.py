@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -21,7 +20,7 @@ from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
 from apps.core.pagination import KeysetPaginationMixin
-from apps.core.public import rate_limited, too_many_requests
+from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.feedback import selectors, services
 from apps.feedback.filters import FeedbackFilter
@@ -43,8 +42,7 @@ from apps.feedback.models import (
     FeedbackCategory,
 )
 
-THANKS_SESSION_KEY = "feedback_thanks"
-THANKS_SALT = "feedback.thanks"
+THANKS_COOKIE = "qms_feedback_thanks"
 
 
 def _rate_limit() -> tuple[int, int]:
@@ -76,24 +74,17 @@ class PublicFeedbackView(FormView):
         except SERVICE_ERRORS as error:
             add_service_error(form, error)
             return self.form_invalid(form)
-        # Only this browser's session learns the reference, signed and short-lived, and
-        # only once: the thank-you URL itself carries nothing another visitor could reuse.
-        self.request.session[THANKS_SESSION_KEY] = signing.dumps(feedback.reference, salt=THANKS_SALT)
-        return redirect("feedback:thanks")
+        # Only this browser learns the reference, once: the thank-you URL itself carries
+        # nothing another visitor could reuse.
+        return remember_reference(redirect("feedback:thanks"), THANKS_COOKIE, feedback.reference)
 
 
 class PublicThanksView(TemplateView):
     template_name = "feedback/public_thanks.html"
 
-    def get_context_data(self, **kwargs):
-        token = self.request.session.pop(THANKS_SESSION_KEY, None)
-        reference = None
-        if token:
-            try:
-                reference = signing.loads(token, salt=THANKS_SALT, max_age=15 * 60)
-            except signing.BadSignature:
-                reference = None
-        return {**super().get_context_data(**kwargs), "reference": reference}
+    def get(self, request, *args, **kwargs):
+        response = self.render_to_response({"reference": recall_reference(request, THANKS_COOKIE)})
+        return forget_reference(response, THANKS_COOKIE)
 
 
 # Staff pages ----------------------------------------------------------------------------

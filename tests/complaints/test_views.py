@@ -1,7 +1,10 @@
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from apps.complaints import services
 from apps.complaints.models import Complaint, ComplaintAttachment, ComplaintMessage
@@ -143,6 +146,18 @@ def test_public_form_files_a_complaint_with_attachment(client, django_capture_on
     assert attachment.content_type == "image/png"  # sniffed, not the client's header
     assert "photo" not in attachment.file.name
     assert OutboundEmail.objects.filter(idempotency_key=f"complaint-ack:{complaint.pk}").exists()
+
+
+def test_the_done_page_shows_the_reference_to_this_browser_once_and_no_session_is_written(client):
+    response = client.post("/complaints/new/", _form())
+    complaint = Complaint.objects.get()
+    assert complaint.reference in client.get(response["Location"]).content.decode()
+    # A reload, a forged cookie and another browser are sent back to the form.
+    assert client.get(response["Location"])["Location"] == reverse("complaints:public_new")
+    client.cookies["qms_complaint_submitted"] = complaint.reference
+    assert client.get(response["Location"])["Location"] == reverse("complaints:public_new")
+    assert Client().get(response["Location"])["Location"] == reverse("complaints:public_new")
+    assert not Session.objects.exists()
 
 
 def test_public_form_refuses_disguised_files(client):

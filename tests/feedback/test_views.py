@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from apps.feedback import services
@@ -37,6 +38,10 @@ def test_valid_submission_redirects_to_thanks_with_its_reference_once(clients, d
     from django.test import Client
 
     assert feedback.reference not in Client().get(response.url).content.decode()
+    # Neither a forged cookie nor a session: the public form writes no session row.
+    client.cookies["qms_feedback_thanks"] = feedback.reference
+    assert feedback.reference not in client.get(response.url).content.decode()
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
 
 
 @pytest.mark.parametrize(
