@@ -7,8 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=qms_portal.settings.production \
-    QMS_VAR_DIR=/app/var \
-    WEB_CONCURRENCY=3
+    QMS_VAR_DIR=/app/var
 
 WORKDIR /app
 
@@ -46,10 +45,6 @@ USER qms
 
 EXPOSE 8000
 
-# Workers: WEB_CONCURRENCY (gunicorn reads it). Access log to stdout.
-CMD ["gunicorn", "qms_portal.wsgi:application", \
-     "--bind", "0.0.0.0:8000", \
-     "--access-logfile", "-", \
-     "--error-logfile", "-", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--no-control-socket"]
+# gunicorn's settings (threaded workers, one per core, access log to stdout) and how to
+# tune them: qms_portal/gunicorn.py.
+CMD ["gunicorn", "--config", "python:qms_portal.gunicorn", "qms_portal.wsgi:application"]

@@ -200,8 +200,10 @@ class Processes:
         celery = [sys.executable, "-m", "celery", "-A", "qms_portal"]
         commands = {
             "web": [
-                *[sys.executable, "-m", "gunicorn", "qms_portal.wsgi:application"],
-                *["--workers", str(web_workers), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+                # The image's server settings (threaded workers), so load and faults meet what ships.
+                *[sys.executable, "-m", "gunicorn", "--config", "python:qms_portal.gunicorn"],
+                *["qms_portal.wsgi:application", "--workers", str(web_workers), "--bind", f"127.0.0.1:{self.port}"],
+                *["--log-level", "warning", "--access-logfile", "/dev/null"],
             ],
             "worker": [*celery, "worker", "--loglevel", "WARNING", "--concurrency", "2", "--without-gossip"],
         }
