@@ -9,7 +9,9 @@ but never a placeholder id.
 
 ComplaintMonthly and FeedbackMonthly are the same figures per local month without the channel,
 summed from the daily tables (not from the sources) inside the transaction that wrote those,
-so the dashboard reads a few rows per month for whole-month periods.
+so the dashboard reads a few rows per month for whole-month periods. ComplaintMonthlyTotal
+and FeedbackMonthlyTotal sum those again over products and segments, for the dashboard as
+most people open it (whole months, no product or segment filter): a few dozen rows.
 """
 
 from __future__ import annotations
@@ -155,6 +157,35 @@ class ComplaintMonthly(models.Model):
         return f"{self.month:%Y-%m} {self.product_id}/{self.segment}/{self.category_id}"
 
 
+class ComplaintMonthlyTotal(models.Model):
+    """ComplaintMonthly summed per month and category over every product and segment, kept in
+    step with it the same way (recomputed from it in the transaction that wrote it)."""
+
+    month = models.DateField()
+    category = models.ForeignKey(
+        "complaints.ComplaintCategory",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    received = models.IntegerField()
+    closed = models.IntegerField()
+    closed_within_sla = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("monthly complaint total")
+        verbose_name_plural = _("monthly complaint totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "category"], name="analytics_complaint_total_key", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.category_id}"
+
+
 class FeedbackMonthly(models.Model):
     """FeedbackDaily summed per local month, product, segment and sentiment (channel and
     category dropped); kept in step with it like ComplaintMonthly."""
@@ -214,3 +245,23 @@ class RefreshState(models.Model):
 
     def __str__(self) -> str:
         return f"Refreshed {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class FeedbackMonthlyTotal(models.Model):
+    """FeedbackMonthly summed per month and sentiment over every product and segment."""
+
+    month = models.DateField()
+    sentiment = models.CharField(max_length=10, blank=True)
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("monthly feedback total")
+        verbose_name_plural = _("monthly feedback totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "sentiment"], name="analytics_feedback_total_key", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.sentiment}"

@@ -25,8 +25,10 @@ from django.utils.translation import gettext as _
 from apps.analytics.models import (
     ComplaintDaily,
     ComplaintMonthly,
+    ComplaintMonthlyTotal,
     FeedbackDaily,
     FeedbackMonthly,
+    FeedbackMonthlyTotal,
     RefreshState,
     SurveyDaily,
 )
@@ -164,6 +166,11 @@ def whole_months(start: date, end: date, filters: Filters) -> bool:
     return start.day == 1 and end.day == 1 and filters.channel is None
 
 
+def all_products_and_segments(filters: Filters) -> bool:
+    """Whether the monthly totals (summed over every product and segment) answer these filters."""
+    return filters.product_id is None and filters.segment is None
+
+
 # --- surveys -----------------------------------------------------------------------------------
 
 SURVEY_SUMS = {
@@ -220,10 +227,11 @@ def survey_scores_by_month(*, start: date, end: date, filters: Filters = Filters
 
 
 def _complaint_rows(start: date, end: date, filters: Filters, *, category: bool = True):
-    """ComplaintMonthly rows for whole months without a channel filter, else ComplaintDaily."""
+    """For whole months without a channel filter ComplaintMonthlyTotal rows (no product or
+    segment filter either) or ComplaintMonthly rows, else ComplaintDaily."""
     if whole_months(start, end, filters):
-        q = rollup_q(filters, category=category)
-        return ComplaintMonthly.objects.filter(q, month__gte=start, month__lt=end)
+        model = ComplaintMonthlyTotal if all_products_and_segments(filters) else ComplaintMonthly
+        return model.objects.filter(rollup_q(filters, category=category), month__gte=start, month__lt=end)
     q = rollup_q(filters, category=category, channel=True)
     return ComplaintDaily.objects.filter(q, day__gte=start, day__lt=end)
 
@@ -350,7 +358,9 @@ def complaint_control_chart(*, start: date, end: date, filters: Filters = Filter
 def feedback_sentiment(*, start: date, end: date, filters: Filters = Filters()) -> dict:
     """Feedback recorded in [start, end) per sentiment, and the negative share of all of it
     (unrated included) in %, 1 dp. Supports product, segment and channel. One query."""
-    if whole_months(start, end, filters):
+    if whole_months(start, end, filters) and all_products_and_segments(filters):
+        qs = FeedbackMonthlyTotal.objects.filter(month__gte=start, month__lt=end)
+    elif whole_months(start, end, filters):
         qs = FeedbackMonthly.objects.filter(rollup_q(filters), month__gte=start, month__lt=end)
     else:
         qs = FeedbackDaily.objects.filter(rollup_q(filters, channel=True), day__gte=start, day__lt=end)

@@ -149,7 +149,7 @@ def clear_markers() -> None:
 
 
 def rollup_rows() -> dict[str, list[tuple]]:
-    """Every roll-up row of the daily and monthly tables, sorted, for "nothing changed" comparisons."""
+    """Every roll-up row of the daily, monthly and total tables, sorted, for "nothing changed" comparisons."""
     result = {}
     with connection.cursor() as cursor:
         for table in (
@@ -158,6 +158,8 @@ def rollup_rows() -> dict[str, list[tuple]]:
             "analytics_feedbackdaily",
             "analytics_complaintmonthly",
             "analytics_feedbackmonthly",
+            "analytics_complaintmonthlytotal",
+            "analytics_feedbackmonthlytotal",
         ):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
             # repr as the key: nullable product and category ids do not compare with ints

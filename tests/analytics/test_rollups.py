@@ -184,7 +184,8 @@ def _ordered(rows: list[tuple]) -> list[tuple]:
 
 
 def assert_monthly_in_step() -> None:
-    """The monthly roll-ups hold exactly the daily ones summed per local month."""
+    """The monthly roll-ups hold exactly the daily ones summed per local month, and the totals
+    the monthly ones summed over products and segments."""
     month = "date_trunc('month', day::timestamp)::date"
     assert _ordered(
         _raw(
@@ -206,6 +207,19 @@ def assert_monthly_in_step() -> None:
             f"SELECT {month}, product_id, segment, sentiment, sum(n) FROM analytics_feedbackdaily GROUP BY 1, 2, 3, 4",  # noqa: S608
             [],
         )
+    )
+
+    assert _ordered(
+        _raw("SELECT month, category_id, received, closed, closed_within_sla FROM analytics_complaintmonthlytotal", [])
+    ) == _ordered(
+        _raw(
+            "SELECT month, category_id, sum(received), sum(closed), sum(closed_within_sla) "
+            "FROM analytics_complaintmonthly GROUP BY 1, 2",
+            [],
+        )
+    )
+    assert _ordered(_raw("SELECT month, sentiment, n FROM analytics_feedbackmonthlytotal", [])) == _ordered(
+        _raw("SELECT month, sentiment, sum(n) FROM analytics_feedbackmonthly GROUP BY 1, 2", [])
     )
 
 
@@ -320,6 +334,20 @@ def test_the_migration_fills_the_monthly_level_from_the_daily_rows(dataset):
     assert rollup_rows() == before
 
 
+def test_the_migration_fills_the_totals_from_the_monthly_rows(dataset):
+    import importlib
+
+    fill = importlib.import_module("apps.analytics.migrations.0004_monthly_totals").FILL
+    before = rollup_rows()
+    assert before["analytics_complaintmonthlytotal"]
+    assert before["analytics_feedbackmonthlytotal"]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM analytics_complaintmonthlytotal")
+        cursor.execute("DELETE FROM analytics_feedbackmonthlytotal")
+        cursor.execute(fill)
+    assert rollup_rows() == before
+
+
 @pytest.mark.parametrize(
     ("start", "end", "channel", "level"),
     [
@@ -351,6 +379,32 @@ def test_whole_months_without_a_channel_read_the_monthly_rollups(dataset, start,
             sql = " ".join(query["sql"] for query in queries.captured_queries)
             assert f"{table}{level}" in sql, function.__name__
             assert f"{table}{other}" not in sql, function.__name__
+
+
+@pytest.mark.parametrize("category", [False, True])
+def test_whole_months_over_every_product_and_segment_read_the_totals(dataset, category):
+    from django.test.utils import CaptureQueriesContext
+
+    filters = Filters(category_id=dataset.wrong.pk) if category else Filters()
+    period = {"start": date(2026, 1, 1), "end": date(2026, 4, 1), "filters": filters}
+    figures = {
+        "analytics_complaint": (
+            selectors.complaints_by_month,
+            selectors.complaint_pareto,
+            selectors.sla_compliance,
+            selectors.complaint_control_chart,
+        ),
+        "analytics_feedback": (selectors.feedback_sentiment,),
+    }
+    for table, functions in figures.items():
+        for function in functions:
+            with CaptureQueriesContext(connection) as queries:
+                function(**period)
+            sql = " ".join(query["sql"] for query in queries.captured_queries)
+            assert f'"{table}monthlytotal"' in sql, function.__name__
+            assert f'"{table}monthly"' not in sql, function.__name__
+            assert f'"{table}daily"' not in sql, function.__name__
+    assert_rollups_equal_raw(dataset)
 
 
 def test_a_refresh_folds_in_only_the_marked_days(dataset, quality_manager):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.actions import sources
 from apps.actions.models import CorrectiveAction
-from apps.analytics.models import ComplaintDaily, ComplaintMonthly
+from apps.analytics.models import ComplaintDaily, ComplaintMonthly, ComplaintMonthlyTotal
 from apps.audit.models import AuditEntry
 from apps.complaints.models import ComplaintCategory
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
@@ -45,7 +45,7 @@ def _sla_objective(quality_manager, owner, **overrides):
 
 
 def _rollup(day, *, closed, within, category=None, channel="web"):
-    """A daily roll-up row and its month's row kept in step, as the analytics refresh keeps them."""
+    """A daily roll-up row and its month's rows kept in step, as the analytics refresh keeps them."""
     ComplaintDaily.objects.create(
         day=day, category=category, channel=channel, segment="", received=0, closed=closed, closed_within_sla=within
     )
@@ -59,6 +59,12 @@ def _rollup(day, *, closed, within, category=None, channel="web"):
     month.closed += closed
     month.closed_within_sla += within
     month.save()
+    total, _created = ComplaintMonthlyTotal.objects.get_or_create(
+        month=day.replace(day=1), category=category, defaults={"received": 0, "closed": 0, "closed_within_sla": 0}
+    )
+    total.closed += closed
+    total.closed_within_sla += within
+    total.save()
 
 
 # Creating and the lifecycle -------------------------------------------------------------------
