@@ -292,8 +292,30 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         # The keyset ordering of the list pages and API (apps.core.pagination).
         indexes = [
             models.Index(fields=["received_at", "id"], name="complaint_received_id_idx"),
-            # The roll-up refresh re-aggregates closed days by a closed_at range.
-            models.Index(fields=["closed_at"], name="complaint_closed_idx"),
+            # The roll-up refresh re-aggregates received and closed days by time range. Covering
+            # the columns it groups on lets it read a month of complaints from the index alone
+            # (an index-only scan) instead of one heap page per complaint (apps.analytics.services).
+            models.Index(
+                fields=["received_at"],
+                include=["product", "customer", "category", "channel"],
+                name="complaint_received_rollup_idx",
+            ),
+            models.Index(
+                fields=["closed_at"],
+                include=[
+                    "status",
+                    "product",
+                    "customer",
+                    "category",
+                    "channel",
+                    "ack_due_at",
+                    "acknowledged_at",
+                    "respond_due_at",
+                    "responded_at",
+                    "close_due_at",
+                ],
+                name="complaint_closed_idx",
+            ),
         ]
         permissions = [
             ("assign_complaint", _("Can assign complaints")),
