@@ -10,6 +10,7 @@ comes with the previous period of the same length, for the comparison 9.3 asks f
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -131,7 +132,7 @@ def _scores(window: Window) -> dict[str, Any]:
     scores = analytics.survey_scores(start=window.start, end=window.end)
     return {
         **asdict(scores),
-        "response_rate": kpis.compute(kpis.Kpi.SURVEY_RESPONSE_RATE, start=window.start, end=window.end),
+        "response_rate": _kpi(kpis.Kpi.SURVEY_RESPONSE_RATE, window),
     }
 
 
@@ -230,7 +231,7 @@ def _complaint_figures(window: Window) -> dict[str, Any]:
     months = analytics.complaints_by_month(start=window.start, end=window.end)
     sla = analytics.sla_compliance(start=window.start, end=window.end)
     compute = {
-        key: kpis.compute(key, start=window.start, end=window.end)
+        key: _kpi(key, window)
         for key in (
             kpis.Kpi.ACK_MEDIAN_HOURS,
             kpis.Kpi.ACK_P90_HOURS,
@@ -314,8 +315,8 @@ def _kpi_table(window: Window) -> list[dict[str, Any]]:
             "label": str(definition.label),
             "unit": str(definition.unit),
             "higher_is_better": definition.higher_is_better,
-            "current": kpis.compute(definition.key, start=window.start, end=window.end),
-            "previous": kpis.compute(definition.key, start=previous.start, end=previous.end),
+            "current": _kpi(definition.key, window),
+            "previous": _kpi(definition.key, previous),
         }
         for definition in kpis.DEFINITIONS.values()
     ]
@@ -345,8 +346,31 @@ def _requirements(window: Window) -> dict[str, Any]:
     return _pair(_requirement_figures(window), _requirement_figures(window.previous))
 
 
+# KPI values already computed by the compile under way: the complaint and survey figures and the
+# KPI table ask for the same ones, and a stage-time percentile sorts a period's complaints.
+_computed: ContextVar[dict | None] = ContextVar("review_kpis", default=None)
+
+
+def _kpi(key: str, window: Window):
+    memo = _computed.get()
+    if memo is None:
+        return kpis.compute(key, start=window.start, end=window.end)
+    found = (key, window.start, window.end)
+    if found not in memo:
+        memo[found] = kpis.compute(key, start=window.start, end=window.end)
+    return memo[found]
+
+
 def compile_inputs(review: ManagementReview) -> dict[str, Any]:
     """Every 9.3.2 input the portal can know, for the review's period and the one before it."""
+    token = _computed.set({})
+    try:
+        return _compile(review)
+    finally:
+        _computed.reset(token)
+
+
+def _compile(review: ManagementReview) -> dict[str, Any]:
     window = window_of(review)
     previous = _previous_review(review)
     data = {

@@ -253,3 +253,28 @@ def test_the_sweeper_resends_stalled_jobs_and_gives_up_after_the_last_attempt(qu
     job.refresh_from_db()
     assert job.status == ReviewJob.Status.FAILED
     services.review_request_compile(review_id=review.pk, actor=quality_manager)  # a new one may be asked for
+
+
+def test_a_compile_computes_each_kpi_once_per_period(quality_manager, review):
+    """The complaint figures and the KPI table ask for the same stage-time percentiles; each one
+    sorts a period's complaints, so the compile asks PostgreSQL once per KPI and period."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.analytics import kpis
+    from apps.reviews.inputs import compile_inputs
+
+    with CaptureQueriesContext(connection) as queries:
+        data = compile_inputs(review)
+    percentiles = [query for query in queries.captured_queries if "percentile_cont" in query["sql"]]
+    stage_kpis = [
+        kpis.Kpi.ACK_MEDIAN_HOURS,
+        kpis.Kpi.ACK_P90_HOURS,
+        kpis.Kpi.RESPOND_MEDIAN_DAYS,
+        kpis.Kpi.RESPOND_P90_DAYS,
+    ]
+    assert len(percentiles) == 2 * len(stage_kpis)  # this period and the previous one
+    table = {row["key"]: row for row in data["kpis"]}
+    for key in stage_kpis:
+        assert table[key]["current"] == kpis.compute(
+            key, start=review.period_start, end=review.period_end + timedelta(days=1)
+        )
