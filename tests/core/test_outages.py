@@ -28,9 +28,9 @@ from tests.http_browser import free_port
 
 @pytest.fixture
 def redis_down(settings):
-    """The cache (and with it the rate limits) on a Redis that is not there."""
+    """The cache and the portal's own Redis client (the rate limits) on a Redis that is not there."""
     cache = dict(settings.CACHES["default"])
-    cache["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
+    cache["LOCATION"] = settings.REDIS_CLIENT_URL = f"redis://127.0.0.1:{free_port()}/0"
     settings.CACHES = {**settings.CACHES, "default": cache}
 
 

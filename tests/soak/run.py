@@ -125,9 +125,7 @@ def _customer(port: int, report: Report, clock: _Clock, deadline: float, seed: i
             encoded = urlencode(body).encode()
             double = chance.random() < DOUBLE_CLICK_SHARE
             if double:
-                threading.Thread(
-                    target=_send, args=(Browser(port, cookies=browser.cookies), "POST", path, encoded)
-                ).start()
+                threading.Thread(target=_double_click, args=(port, dict(browser.cookies), path, encoded)).start()
             while time.monotonic() < deadline + 120:
                 started = time.perf_counter()
                 status, _page = _send(browser, "POST", path, encoded)
