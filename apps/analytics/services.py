@@ -173,12 +173,6 @@ MONTHLY = {
         period="month",
     ),
 }
-# The timestamps that decide which day a source row counts on.
-TIMESTAMPS = {
-    "answer": ("a.submitted_at",),
-    "complaint": ("x.received_at", "x.closed_at"),
-    "feedback": ("f.created_at",),
-}
 TOTALS = {
     "complaint": Rollup(
         "analytics_complaintmonthlytotal",
@@ -194,6 +188,12 @@ TOTALS = {
         ("n",),
         period="month",
     ),
+}
+# The timestamps that decide which day a source row counts on.
+TIMESTAMPS = {
+    "answer": ("a.submitted_at",),
+    "complaint": ("x.received_at", "x.closed_at"),
+    "feedback": ("f.created_at",),
 }
 NULLABLE_KEYS = {"product_id", "category_id"}  # ids are positive: 0 stands for none in comparisons
 

@@ -348,6 +348,26 @@ def test_the_migration_fills_the_totals_from_the_monthly_rows(dataset):
     assert rollup_rows() == before
 
 
+def _figure_sql(period: dict):
+    """(roll-up table prefix, selector, the SQL it ran) for each dashboard figure over `period`."""
+    from django.test.utils import CaptureQueriesContext
+
+    figures = {
+        "analytics_complaint": (
+            selectors.complaints_by_month,
+            selectors.complaint_pareto,
+            selectors.sla_compliance,
+            selectors.complaint_control_chart,
+        ),
+        "analytics_feedback": (selectors.feedback_sentiment,),
+    }
+    for table, functions in figures.items():
+        for function in functions:
+            with CaptureQueriesContext(connection) as queries:
+                function(**period)
+            yield table, function, " ".join(query["sql"] for query in queries.captured_queries)
+
+
 @pytest.mark.parametrize(
     ("start", "end", "channel", "level"),
     [
@@ -359,51 +379,21 @@ def test_the_migration_fills_the_totals_from_the_monthly_rows(dataset):
     ],
 )
 def test_whole_months_without_a_channel_read_the_monthly_rollups(dataset, start, end, channel, level):
-    from django.test.utils import CaptureQueriesContext
-
     period = {"start": start, "end": end, "filters": Filters(segment="Enterprise", channel=channel)}
-    figures = {
-        "analytics_complaint": (
-            selectors.complaints_by_month,
-            selectors.complaint_pareto,
-            selectors.sla_compliance,
-            selectors.complaint_control_chart,
-        ),
-        "analytics_feedback": (selectors.feedback_sentiment,),
-    }
     other = "daily" if level == "monthly" else "monthly"
-    for table, functions in figures.items():
-        for function in functions:
-            with CaptureQueriesContext(connection) as queries:
-                function(**period)
-            sql = " ".join(query["sql"] for query in queries.captured_queries)
-            assert f"{table}{level}" in sql, function.__name__
-            assert f"{table}{other}" not in sql, function.__name__
+    for table, function, sql in _figure_sql(period):
+        assert f'"{table}{level}"' in sql, function.__name__
+        assert f'"{table}{other}"' not in sql, function.__name__
 
 
 @pytest.mark.parametrize("category", [False, True])
 def test_whole_months_over_every_product_and_segment_read_the_totals(dataset, category):
-    from django.test.utils import CaptureQueriesContext
-
     filters = Filters(category_id=dataset.wrong.pk) if category else Filters()
     period = {"start": date(2026, 1, 1), "end": date(2026, 4, 1), "filters": filters}
-    figures = {
-        "analytics_complaint": (
-            selectors.complaints_by_month,
-            selectors.complaint_pareto,
-            selectors.sla_compliance,
-            selectors.complaint_control_chart,
-        ),
-        "analytics_feedback": (selectors.feedback_sentiment,),
-    }
-    for table, functions in figures.items():
-        for function in functions:
-            with CaptureQueriesContext(connection) as queries:
-                function(**period)
-            sql = " ".join(query["sql"] for query in queries.captured_queries)
-            assert f'"{table}monthlytotal"' in sql, function.__name__
-            assert f'"{table}monthly"' not in sql, function.__name__
-            assert f'"{table}daily"' not in sql, function.__name__
+    for table, function, sql in _figure_sql(period):
+        assert f'"{table}monthlytotal"' in sql, function.__name__
+        assert f'"{table}monthly"' not in sql, function.__name__
+        assert f'"{table}daily"' not in sql, function.__name__
     assert_rollups_equal_raw(dataset)
 
 

@@ -4,9 +4,8 @@ can disable the triggers or rewrite history. Everything else the portal does sti
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
@@ -17,8 +16,8 @@ from apps.audit.models import AuditEntry
 from tests.audit.test_services import _record
 from tests.complaints.factories import make_complaint
 
-# Roles belong to the whole server: each xdist process creates its own.
-ROLE = "qms_app_role_test" + os.environ.get("PYTEST_XDIST_WORKER", "")
+# Roles belong to the whole server: each test run and xdist process creates its own.
+ROLE = f"qms_app_role_{settings.RUN_NAME}"
 
 
 @pytest.fixture
