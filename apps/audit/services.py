@@ -14,12 +14,9 @@ from uuid import UUID
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
-from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 
-# Arbitrary constant naming the chain's advisory lock ("QMS-AUDT" in ASCII).
-CHAIN_LOCK_KEY = 0x514D532D41554454 & 0x7FFFFFFFFFFFFFFF
 PERSONAL_DATA_MARK = "[personal data]"
 
 Actor = Any  # a User, None / "system", or "public"
@@ -86,10 +83,12 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return {name: [before.get(name), after.get(name)] for name in after if before.get(name) != after.get(name)}
 
 
-def canonical_bytes(
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_parts(
     *,
-    seq: int,
-    created_at,
     actor_kind: str,
     actor_id: int | None,
     action: str,
@@ -98,22 +97,26 @@ def canonical_bytes(
     object_label: str,
     changes: Any,
     reason: str,
-    prev_hash: str,
-) -> bytes:
-    payload = {
-        "seq": seq,
-        "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_kind": actor_kind,
-        "actor_id": actor_id,
-        "action": action,
-        "record_type": record_type,
-        "object_id": object_id,
-        "object_label": object_label,
-        "changes": changes,
-        "reason": reason,
-        "prev_hash": prev_hash,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+) -> tuple[bytes, bytes, bytes]:
+    """The canonical JSON of an entry around the three values the chain assigns on append.
+
+    The whole is the JSON object of every field with sorted keys and no spaces:
+    head + created_at + mid + prev_hash + tail + seq + "}". The database's audit_append()
+    joins the fragments with its own three values and hashes the result (migration 0005).
+    """
+    head = (
+        f'{{"action":{_json(action)},"actor_id":{_json(actor_id)},"actor_kind":{_json(actor_kind)},'
+        f'"changes":{_json(changes)},"created_at":"'
+    )
+    mid = f'","object_id":{_json(object_id)},"object_label":{_json(object_label)},"prev_hash":"'
+    tail = f'","reason":{_json(reason)},"record_type":{_json(record_type)},"seq":'
+    return head.encode(), mid.encode(), tail.encode()
+
+
+def canonical_bytes(*, seq: int, created_at, prev_hash: str, **fields: Any) -> bytes:
+    head, mid, tail = canonical_parts(**fields)
+    timestamp = created_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return b"".join([head, timestamp.encode(), mid, prev_hash.encode(), tail, str(seq).encode(), b"}"])
 
 
 def _record_type(content_type_id: int) -> str:
@@ -149,35 +152,54 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain inside the caller's transaction.
 
-    Takes a transaction-scoped advisory lock, so appends are serialised until
-    the caller commits or rolls back (and the entry goes with the change).
-    Values are normalised through JSON first, so what is hashed is exactly
-    what PostgreSQL gives back.
+    The database's audit_append() takes a transaction-scoped advisory lock, so appends
+    are serialised until the caller commits or rolls back (and the entry goes with the
+    change); it assigns seq, created_at and prev_hash and hashes in the same statement.
+    Values are normalised through JSON first, so what is hashed is exactly what
+    PostgreSQL gives back.
     """
     actor_kind, actor_id = _actor_fields(actor)
     normalised = json.loads(json.dumps(mask_personal(obj, changes or {}), cls=DjangoJSONEncoder))
     content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
-    # No savepoint of its own: a failed append must undo the caller's change too, and a
-    # SAVEPOINT/RELEASE pair would be two more round trips while every writer waits on the lock.
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
-        entry = AuditEntry(
-            seq=(last["seq"] + 1) if last else 1,
-            created_at=timezone.now(),
-            actor_kind=actor_kind,
-            actor_id=actor_id,
-            action=action,
-            content_type=content_type,
-            object_id=str(obj.pk),
-            object_label=label_for(obj),
-            changes=normalised,
-            reason=reason,
-            prev_hash=last["hash"] if last else AuditEntry.GENESIS_HASH,
+    entry = AuditEntry(
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        action=action,
+        content_type=content_type,
+        object_id=str(obj.pk),
+        object_label=label_for(obj),
+        changes=normalised,
+        reason=reason,
+    )
+    fragments = canonical_parts(
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        action=action,
+        record_type=f"{content_type.app_label}.{content_type.model}",
+        object_id=entry.object_id,
+        object_label=entry.object_label,
+        changes=normalised,
+        reason=reason,
+    )
+    # No savepoint of its own: a failed append must undo the caller's change too.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
+            [
+                *fragments,
+                actor_kind,
+                actor_id,
+                action,
+                content_type.pk,
+                entry.object_id,
+                entry.object_label,
+                _json(normalised),
+                reason,
+            ],
         )
-        entry.hash = entry_hash(entry)
-        entry.save(force_insert=True)
+        entry.pk, entry.seq, entry.created_at, entry.prev_hash, entry.hash = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 

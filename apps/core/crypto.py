@@ -47,9 +47,15 @@ def master() -> MultiFernet:
     return _master(settings.FIELD_ENCRYPTION_KEY)
 
 
+def new_data_key() -> tuple[Fernet, str]:
+    """A fresh data key, as a Fernet ready to use and wrapped by the newest master key."""
+    key = Fernet.generate_key()
+    return Fernet(key), master().encrypt(key).decode()
+
+
 def new_wrapped_key() -> str:
     """A fresh data key, wrapped by the newest master key."""
-    return master().encrypt(Fernet.generate_key()).decode()
+    return new_data_key()[1]
 
 
 def unwrap(wrapped: str) -> Fernet:
@@ -95,8 +101,10 @@ class PersonalDataModel(models.Model):
         if not self.data_key:
             if self.erased_at is not None:
                 raise ErasedError(f"{type(self).__name__} #{self.pk}: personal data erased")
-            self.data_key = new_wrapped_key()
-        fernet = unwrap(self.data_key)
+            # The new key is at hand: no need to unwrap what was just wrapped.
+            fernet, self.data_key = new_data_key()
+        else:
+            fernet = unwrap(self.data_key)
         self.__dict__["_fernet_cache"] = fernet
         return fernet
 

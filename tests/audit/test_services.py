@@ -1,10 +1,15 @@
+import hashlib
+import json
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 from django.db.utils import InternalError, ProgrammingError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.accounts.models import User
 from apps.audit import services as audit
@@ -35,6 +40,75 @@ def test_hash_survives_the_round_trip_through_postgres(quality_manager):
     )
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert audit.entry_hash(stored) == entry.hash
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    fields=st.fixed_dictionaries(
+        {
+            "actor_kind": st.sampled_from(["user", "public", "system"]),
+            "actor_id": st.none() | st.integers(min_value=1),
+            "action": st.text(max_size=20),
+            "record_type": st.text(max_size=40),
+            "object_id": st.text(max_size=20),
+            "object_label": st.text(max_size=40),
+            "changes": st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=4),
+            "reason": st.text(),
+        }
+    ),
+    seq=st.integers(min_value=1, max_value=2**62),
+    created_at=st.datetimes(timezones=st.just(UTC)),
+    prev_hash=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+)
+def test_the_canonical_form_is_the_sorted_compact_json_of_every_field(fields, seq, created_at, prev_hash):
+    # Chains written before the append moved into the database must still verify: the
+    # fragments audit_append() joins are exactly this JSON, whatever the text holds.
+    plain = {
+        **fields,
+        "seq": seq,
+        "created_at": created_at.isoformat(timespec="microseconds"),
+        "prev_hash": prev_hash,
+    }
+    expected = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert audit.canonical_bytes(seq=seq, created_at=created_at, prev_hash=prev_hash, **fields) == expected
+
+
+@pytest.mark.django_db
+def test_the_database_hashes_what_python_verifies_for_any_text(quality_manager):
+    hostile = 'quote " backslash \\ newline \n tab \t nul-ish \u0001 emoji \U0001f600 accent é }{'
+    entry = _record(quality_manager, changes={hostile: [hostile, {"k": [1, 2.5, None]}]}, reason=hostile)
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert (stored.seq, stored.hash, stored.created_at) == (entry.seq, entry.hash, entry.created_at)
+    canonical = audit.canonical_bytes(
+        seq=stored.seq,
+        created_at=stored.created_at,
+        prev_hash=stored.prev_hash,
+        actor_kind=stored.actor_kind,
+        actor_id=stored.actor_id,
+        action=stored.action,
+        record_type="accounts.user",
+        object_id=stored.object_id,
+        object_label=stored.object_label,
+        changes=stored.changes,
+        reason=stored.reason,
+    )
+    assert hashlib.sha256(canonical).hexdigest() == stored.hash
+    assert audit.verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_entries_are_timed_in_chain_order(quality_manager):
+    started = datetime.now(UTC)
+    entries = [_record(quality_manager) for _ in range(5)]
+    times = [entry.created_at for entry in entries]
+    assert times == sorted(times)
+    assert started <= times[0] <= times[-1] <= datetime.now(UTC)
 
 
 @pytest.mark.django_db
