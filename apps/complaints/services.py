@@ -130,7 +130,6 @@ def complaint_create(
     token = secrets.token_urlsafe(32)
     complaint = Complaint(
         submission_key=submission_key or None,
-        reference=next_reference("CMP", year=timezone.localtime(now).year),
         token_hash=token_hash(token),
         customer=customer,
         customer_name=(customer_name or "").strip(),
@@ -148,6 +147,8 @@ def complaint_create(
     complaint.complainant_email = (complainant_email or "").strip()
     complaint.email_index = blind_index(complaint.complainant_email) if complaint.complainant_email else ""
     recompute_due(complaint)
+    # Drawn last: the counter's row stays locked until COMMIT, and every creator queues on it.
+    complaint.reference = next_reference("CMP", year=timezone.localtime(now).year)
     complaint.save()
     complaint.tracking_token = token
     complaint.duplicate = False

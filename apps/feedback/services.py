@@ -95,7 +95,6 @@ def _create(*, actor: Any, recorded_by: User | None, **data: Any) -> Feedback:
     consent = bool(data.pop("consent_to_contact", False))
     _validate_content(text=data["text"], rating=data.get("rating"), email=email, consent=consent)
     feedback = Feedback(
-        reference=next_reference("FB"),
         recorded_by=recorded_by,
         sentiment=data.pop("sentiment", "") or sentiment_for_rating(data.get("rating")),
         consent_to_contact=consent,
@@ -105,6 +104,8 @@ def _create(*, actor: Any, recorded_by: User | None, **data: Any) -> Feedback:
     feedback.text = feedback.text.strip()
     feedback.submitter_name = name
     feedback.submitter_email = email
+    # Drawn last: the counter's row stays locked until COMMIT, and every creator queues on it.
+    feedback.reference = next_reference("FB")
     feedback.save()
     changes = audit.diff({}, audit.snapshot(feedback, CREATE_FIELDS))
     changes["text"] = [None, "set"]
