@@ -21,6 +21,7 @@ from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
 from apps.core.exceptions import InvalidTransition
 from apps.core.models import CategoryBase, TimeStampedModel
+from apps.core.sequences import ReferenceField
 from apps.customers.models import Contact, Customer, Product
 
 VIEW_PERMISSION = "complaints.view_complaint"
@@ -204,7 +205,7 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         "rating_comment",
     )
 
-    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    reference = ReferenceField(_("reference"), max_length=20, unique=True, editable=False)
     # The public form's key (apps.core.public.SubmissionKeyMixin): one record per form sent.
     submission_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -37,7 +37,7 @@ from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.public import earlier_submission
 from apps.core.queue import enqueue_on_commit
-from apps.core.sequences import next_reference
+from apps.core.sequences import NextReference
 from apps.core.services import email_enqueue, greeting, in_language
 
 Status = Complaint.Status
@@ -147,8 +147,7 @@ def complaint_create(
     complaint.complainant_email = (complainant_email or "").strip()
     complaint.email_index = blind_index(complaint.complainant_email) if complaint.complainant_email else ""
     recompute_due(complaint)
-    # Drawn last: the counter's row stays locked until COMMIT, and every creator queues on it.
-    complaint.reference = next_reference("CMP", year=timezone.localtime(now).year)
+    complaint.reference = NextReference("CMP", year=timezone.localtime(now).year)
     complaint.save()
     complaint.tracking_token = token
     complaint.duplicate = False

@@ -18,6 +18,7 @@ from apps.audit.models import AuditedQuerySet
 from apps.core.crypto import PersonalDataModel, encrypted_field
 from apps.core.exceptions import InvalidTransition
 from apps.core.models import CategoryBase, TimeStampedModel
+from apps.core.sequences import ReferenceField
 from apps.customers.models import Contact, Customer, Product
 
 VIEW_PERMISSION = "feedback.view_feedback"
@@ -114,7 +115,7 @@ class Feedback(PersonalDataModel, TimeStampedModel):
     }
     AUDIT_PERSONAL_FIELDS = ("submitter_name", "submitter_email", "submitter_name_ct", "submitter_email_ct", "text")
 
-    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    reference = ReferenceField(_("reference"), max_length=20, unique=True, editable=False)
     # The public form's key (apps.core.public.SubmissionKeyMixin): one record per form sent.
     submission_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=20, choices=FeedbackChannel.choices)

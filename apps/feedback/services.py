@@ -24,7 +24,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.public import earlier_submission
-from apps.core.sequences import next_reference
+from apps.core.sequences import NextReference
 from apps.core.services import email_enqueue, greeting, in_language
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
@@ -104,8 +104,7 @@ def _create(*, actor: Any, recorded_by: User | None, **data: Any) -> Feedback:
     feedback.text = feedback.text.strip()
     feedback.submitter_name = name
     feedback.submitter_email = email
-    # Drawn last: the counter's row stays locked until COMMIT, and every creator queues on it.
-    feedback.reference = next_reference("FB")
+    feedback.reference = NextReference("FB")
     feedback.save()
     changes = audit.diff({}, audit.snapshot(feedback, CREATE_FIELDS))
     changes["text"] = [None, "set"]

@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
@@ -29,6 +30,25 @@ def test_references_are_numbered_per_year(db):
     assert next_reference("FB", year=1999) == "FB-1999-00001"
     assert next_reference("CMP", year=year) == f"CMP-{year}-00001"  # each prefix counts on its own
     assert ReferenceCounter.objects.get(prefix="FB", year=year).last == 2
+
+
+def test_a_reference_past_its_digits_grows_instead_of_being_cut(db):
+    ReferenceCounter.objects.create(prefix="FB", year=2001, last=99_999)
+    assert next_reference("FB", year=2001) == "FB-2001-100000"
+
+
+def test_a_public_submission_draws_its_reference_inside_its_insert(db):
+    # The counter's row lock lasts from the draw to COMMIT: drawn in the INSERT itself, no
+    # round trip and no Python run while every other submitter waits on it.
+    with CaptureQueriesContext(connection) as queries:
+        feedback = services.feedback_submit_public(text="Counted")
+    statements = [query["sql"] for query in queries.captured_queries]
+    (insert,) = [sql for sql in statements if sql.startswith('INSERT INTO "feedback_feedback"')]
+    assert "qms_next_reference" in insert
+    assert not [sql for sql in statements if "core_referencecounter" in sql or sql.startswith("SELECT qms_next")]
+    assert (
+        feedback.reference == Feedback.objects.get(pk=feedback.pk).reference == f"FB-{timezone.localdate().year}-00001"
+    )
 
 
 def test_reference_is_unique_in_the_database(staff):
