@@ -22,9 +22,9 @@ class AuditEntryQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One link of the hash chain: who did what to which record, and when.
 
-    Append-only: written only by `apps.audit.services.record`, which holds a
-    transaction-scoped advisory lock so concurrent writers never fork the
-    chain. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on this table
+    Append-only: written only by `apps.audit.services.record` through the
+    database's audit_append() (migration 0005), which holds a transaction-scoped
+    advisory lock so concurrent writers never fork the chain. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on this table
     (trigger in migration 0002). `hash` is SHA-256 over the canonical JSON of
     every stored field and `prev_hash`; `changes` never holds personal data
     in clear, so erasing a person never has to touch the chain.
