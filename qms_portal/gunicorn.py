@@ -1,10 +1,10 @@
 """gunicorn settings the image runs with (Dockerfile: `gunicorn -c python:qms_portal.gunicorn`).
 
-Threaded workers (gthread), one process per core, two threads each: our views are synchronous
-and part of each request waits on PostgreSQL and Redis, so a second thread keeps a core busy
-meanwhile, and unlike the plain sync worker gthread keeps client connections alive between
-requests. More threads lose to contention for the interpreter lock on two cores. Measured
-against plain `gunicorn --workers 2` by `make bench` (G7, tests/bench/bench_web.py).
+The gthread worker, one process per core, one thread each: unlike the plain sync worker it
+keeps client connections alive between requests. A second thread per process, meant to keep
+a core busy while a request waits on PostgreSQL, lost on two cores to contention for the
+interpreter lock, on the API (G7: 0.88x against 0.99x) and on the public form (G1: 0.34x
+against 0.39x), both measured by `make bench` (tests/bench/bench_web.py) at size M.
 
 Operators tune with WEB_CONCURRENCY (processes), WEB_THREADS (threads per process) and
 WEB_ACCESS_LOG (a path, `-` for stdout, empty for none when a proxy in front logs already).
@@ -15,7 +15,7 @@ import os
 bind = os.environ.get("WEB_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
-threads = int(os.environ.get("WEB_THREADS") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 1)
 keepalive = 5
 # Heartbeat files on tmpfs: a worker blocked on a slow disk is not mistaken for a hung one.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - only heartbeat files

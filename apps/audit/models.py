@@ -24,10 +24,11 @@ class AuditEntry(models.Model):
 
     Append-only: written only by `apps.audit.services.record` through the
     database's audit_append() (migration 0005), which holds a transaction-scoped
-    advisory lock so concurrent writers never fork the chain. PostgreSQL refuses UPDATE, DELETE and TRUNCATE on this table
-    (trigger in migration 0002). `hash` is SHA-256 over the canonical JSON of
-    every stored field and `prev_hash`; `changes` never holds personal data
-    in clear, so erasing a person never has to touch the chain.
+    advisory lock so concurrent writers never fork the chain. PostgreSQL refuses
+    UPDATE, DELETE and TRUNCATE on this table (trigger in migration 0002). `hash`
+    is SHA-256 over the canonical JSON of every stored field and `prev_hash`;
+    `changes` never holds personal data in clear, so erasing a person never has
+    to touch the chain.
     """
 
     class Action(models.TextChoices):

@@ -177,15 +177,16 @@ GOALS: dict[str, Goal] = {
         ),
         Goal(
             "G7",
-            "the image's web server (qms_portal/gunicorn.py: gthread, a process per core x 2 threads, "
+            "the image's web server (qms_portal/gunicorn.py: gthread, a process per core x 1 thread, "
             "access log) vs gunicorn sync x2 on the API (req/s)",
             "rate",
             1.0,
             "Issue #9: the configuration we ship must not serve the API slower than the plain "
             "default; threaded sync workers serve our sync views (no async server: persistent "
-            "connections do not help sync views under ASGI). Measured on 2 cores, one run each at "
-            "size S: 2x2 threads 0.91-1.18x over seven runs, 2x4 threads 0.95x, sync x3 (the "
-            "previous image) 0.87x, and sync x2 itself, the reference's own config, 0.93-0.98x.",
+            "connections do not help sync views under ASGI). Measured on 2 cores: at size M "
+            "2x1 threads 0.99x and 2x2 0.88x in the same session; at size S 2x2 threads 0.91-1.18x "
+            "over seven runs, 2x4 threads 0.95x, sync x3 (the previous image) 0.87x, and sync x2 "
+            "itself, the reference's own config, 0.93-0.98x.",
         ),
         Goal(
             "S1",

@@ -38,7 +38,7 @@ def test_threaded_workers_one_per_core_with_keep_alive_and_an_access_log():
     found = _effective()
     assert found["worker_class"] == "gthread"
     assert int(found["workers"]) == os.cpu_count()
-    assert int(found["threads"]) == 2
+    assert int(found["threads"]) == 1
     assert int(found["keepalive"]) > 0
     assert found["accesslog"] == "-"
     assert found["bind"] == "['0.0.0.0:8000']"
