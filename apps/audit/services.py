@@ -175,7 +175,7 @@ def record(
         actor_kind=actor_kind,
         actor_id=actor_id,
         action=action,
-        record_type=f"{content_type.app_label}.{content_type.model}",
+        record_type=_record_type(content_type.pk),
         object_id=entry.object_id,
         object_label=entry.object_label,
         changes=normalised,
