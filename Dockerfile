@@ -14,9 +14,10 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 qms \
     && useradd --system --uid 10001 --gid qms --home-dir /app --no-create-home --shell /usr/sbin/nologin qms
 
-# WeasyPrint (management-review PDFs) needs Pango and a font from the system.
+# The runtime group of the one list of system packages (WeasyPrint's Pango, HarfBuzz subset, a font).
+COPY system-packages.txt .
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends $(awk '!/^#/ && $2 == "runtime" {print $1}' system-packages.txt) \
     && rm -rf /var/lib/apt/lists/*
 
 # Runtime dependencies only; every wheel in requirements.txt is binary or pure Python.

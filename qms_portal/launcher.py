@@ -19,7 +19,7 @@ import sys
 import time
 from collections import deque
 
-from qms_portal import embedded
+from qms_portal import embedded, system_packages
 from qms_portal.env import BASE_DIR
 
 PYTHON = sys.executable
@@ -89,6 +89,7 @@ def run() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
     embedded.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule file lives there
+    system_packages.ensure(["runtime"])
     started = _start_embedded()
     running: dict[str, subprocess.Popen] = {}
     try:
@@ -138,6 +139,7 @@ def run() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
+    system_packages.ensure(["runtime", "test"])
     started = _start_embedded()
     try:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "qms_portal.settings.test"}

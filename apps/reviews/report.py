@@ -9,6 +9,7 @@ data, so a stored version renders the same on the page and on paper years later.
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -277,13 +278,28 @@ def _stylesheet_paths() -> list[Path]:
     return [base / name for name in STYLESHEETS]
 
 
-def render_document(html: str) -> tuple[bytes, int]:
-    """The PDF of a report page and its page count. WeasyPrint is imported here so that the
-    web process only loads Pango when a report is printed."""
-    from weasyprint import CSS, HTML
+def weasyprint():
+    """WeasyPrint, imported on first use so that the web process only loads Pango when a report
+    is printed.
 
-    stylesheets = [CSS(filename=str(path)) for path in _stylesheet_paths()]
-    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render(stylesheets=stylesheets)
+    Without the HarfBuzz subset library (system-packages.txt installs it) WeasyPrint embeds whole
+    fonts instead of subsets and says so once with a DeprecationWarning at import. That is about
+    the machine, not the report: a process running with warnings as errors (the test suite, or
+    `python -W error`) must still print reports, so this one warning is ignored here, where it is
+    raised, rather than relying on whatever warning filters the process has.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required", category=DeprecationWarning)
+        import weasyprint
+
+    return weasyprint
+
+
+def render_document(html: str) -> tuple[bytes, int]:
+    """The PDF of a report page and its page count."""
+    library = weasyprint()
+    stylesheets = [library.CSS(filename=str(path)) for path in _stylesheet_paths()]
+    document = library.HTML(string=html, base_url=str(settings.BASE_DIR)).render(stylesheets=stylesheets)
     return document.write_pdf(), len(document.pages)
 
 
