@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
+from apps.core.pdf_scan import scan_pdf
 from apps.core.public import HoneypotFormMixin, SubmissionKeyMixin
 from apps.customers.models import Customer, Product
 
@@ -75,7 +76,33 @@ def validate_attachment(upload) -> None:
         raise forms.ValidationError(
             _("%(name)s does not contain what its name says; send it with its real file type.") % {"name": upload.name}
         )
+    if kind == "application/pdf":
+        _refuse_active_pdf(upload)
     upload.sniffed_type = kind
+
+
+def _refuse_active_pdf(upload) -> None:
+    """Refuse a PDF that would run something in the reader of whoever opens it (staff, most often)."""
+    # Whole file in memory: the size limit above has already bounded it.
+    upload.seek(0)
+    scan = scan_pdf(upload.read())
+    upload.seek(0)
+    if scan.active:
+        raise forms.ValidationError(
+            _(
+                "%(name)s contains content that runs when it is opened (%(what)s), so we cannot accept it. "
+                "Print it to a new PDF, or send a picture of its pages."
+            )
+            % {"name": upload.name, "what": ", ".join(sorted(str(kind) for kind in scan.active))}
+        )
+    if scan.uncheckable:
+        raise forms.ValidationError(
+            _(
+                "%(name)s cannot be checked for content that runs when it is opened (it is encrypted or "
+                "compressed in an unusual way). Print it to a new PDF, or send a picture of its pages."
+            )
+            % {"name": upload.name}
+        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
