@@ -11,12 +11,15 @@ Rows stream from PostgreSQL COPY straight into the compressed ZIP entry and thro
 so memory stays flat however many records there are. Personal fields are masked unless the
 pack was requested with the personal-data permission; then they are decrypted row by row
 (erased people stay erased: their keys are gone).
+
+Every CSV goes through apps.core.tabular, so a formula typed into a form reaches the auditor's
+spreadsheet as text; the JSON beside it keeps the value verbatim. The hashes in the manifest are
+taken over the bytes as written, apostrophes included.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import zipfile
@@ -35,7 +38,7 @@ from django.utils.text import slugify
 
 from apps.audit import checkpoints
 from apps.audit.models import AuditEntry
-from apps.core import clauses
+from apps.core import clauses, tabular
 from apps.core.crypto import ErasedError, InvalidToken, PersonalDataModel, encrypted_properties
 
 PACK_FORMAT = "qms-evidence-pack/1"
@@ -145,23 +148,38 @@ class _JsonArray:
         self.target.write(b"\n]\n" if self.count else b"[]\n")
 
 
-def _copy(sql: str, params, target, *, as_json: bool) -> str:
-    """Stream a query's rows into `target` with COPY; returns the statement that ran."""
+def _bound(sql: str, params) -> str:
+    """An ORM query's SQL with its parameters bound by the driver, as COPY needs it (COPY cannot
+    take parameters itself) and as the manifest records it."""
     with connection.cursor() as cursor:
-        # The statement is Django's own SQL for an ORM query, with its parameters bound by the
-        # driver; COPY cannot take parameters itself.
-        statement = cursor.mogrify(sql, params).decode()
-        if as_json:
-            # CSV with control characters as quote and delimiter: each JSON document comes out
-            # verbatim (row_to_json escapes every control character and newline it contains).
-            copy = (
-                f"COPY (SELECT row_to_json(t) FROM ({statement}) t) TO STDOUT "  # noqa: S608
-                "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-            )
-        else:
-            copy = f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, HEADER)"
-        cursor.copy_expert(copy, target)
-    return statement
+        return cursor.mogrify(sql, params).decode()
+
+
+def _copy_json(statement: str, target) -> None:
+    """Stream a query's rows into `target` with COPY, one JSON document per line."""
+    with connection.cursor() as cursor:
+        # CSV with control characters as quote and delimiter: each JSON document comes out
+        # verbatim (row_to_json escapes every control character and newline it contains).
+        cursor.copy_expert(
+            f"COPY (SELECT row_to_json(t) FROM ({statement}) t) TO STDOUT "  # noqa: S608
+            "WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')",
+            target,
+        )
+
+
+def _copy_both(archive, csv_file: PackFile, json_file: PackFile, sql: str, params) -> int:
+    """The query's rows as a formula-safe CSV (apps.core.tabular) and as a JSON array holding
+    every value verbatim; each file's manifest query is the statement that produced it."""
+    statement = _bound(sql, params)
+    with _HashingEntry(archive, csv_file) as entry:
+        csv_file.query = tabular.copy_csv(statement, entry)
+    json_file.query = statement
+    with _HashingEntry(archive, json_file) as entry:
+        array = _JsonArray(entry)
+        _copy_json(statement, array)
+        array.finish()
+    csv_file.records = json_file.records = array.count
+    return array.count
 
 
 def _aware(day: date) -> datetime:
@@ -245,15 +263,8 @@ class PackBuilder:
         masked = {name: Value(MASK, output_field=CharField()) for name in personal_columns(model)}
         values = queryset.values(*plain_columns(model), **masked)
         sql, params = values.query.sql_with_params()
-        csv_file = PackFile(export.csv_path)
-        with _HashingEntry(archive, csv_file) as entry:
-            csv_file.query = _copy(sql, params, entry, as_json=False)
-        json_file = PackFile(export.json_path, query=csv_file.query)
-        with _HashingEntry(archive, json_file) as entry:
-            array = _JsonArray(entry)
-            _copy(sql, params, array, as_json=True)
-            array.finish()
-        export.records = csv_file.records = json_file.records = array.count
+        csv_file, json_file = PackFile(export.csv_path), PackFile(export.json_path)
+        export.records = _copy_both(archive, csv_file, json_file, sql, params)
         self.result.files += [csv_file, json_file]
 
     def _write_personal(self, archive, export: RecordExport, queryset: QuerySet) -> None:
@@ -273,11 +284,11 @@ class PackBuilder:
         header = plain + personal
         csv_file = PackFile(export.csv_path, query=query)
         with _HashingEntry(archive, csv_file) as entry:
-            writer = csv.writer(entry)
+            writer = tabular.writer(entry)
             writer.writerow(header)
             count = 0
             for row in rows():
-                writer.writerow(["" if value is None else _csv_value(value) for value in row])
+                writer.writerow(row)
                 count += 1
         json_file = PackFile(export.json_path, query=query)
         with _HashingEntry(archive, json_file) as entry:
@@ -325,17 +336,10 @@ class PackBuilder:
             sql, params = "SELECT NULL AS none WHERE false", []
         else:
             sql, params = values.query.sql_with_params()
-        csv_file = PackFile(csv_path)
-        with _HashingEntry(archive, csv_file) as entry:
-            csv_file.query = _copy(sql, params, entry, as_json=False)
-        json_file = PackFile(json_path, query=csv_file.query)
-        with _HashingEntry(archive, json_file) as entry:
-            array = _JsonArray(entry)
-            _copy(sql, params, array, as_json=True)
-            array.finish()
-        csv_file.records = json_file.records = array.count
+        csv_file, json_file = PackFile(csv_path), PackFile(json_path)
+        count = _copy_both(archive, csv_file, json_file, sql, params)
         self.result.files += [csv_file, json_file]
-        return array.count
+        return count
 
     def _write_survey_results(self, archive) -> None:
         from apps.surveys.models import Answer
@@ -461,11 +465,3 @@ def _readable(record, name: str) -> str:
         return getattr(record, name) or ""
     except (ErasedError, InvalidToken):
         return ""
-
-
-def _csv_value(value) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, cls=DjangoJSONEncoder)
-    return str(value)

@@ -7,17 +7,14 @@ Every figure comes from apps.surveys.selectors.results; the pages only lay it ou
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-
 from django import forms
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from apps.core import tabular
 from apps.customers.models import Product
 from apps.customers.selectors import customer_segments
 from apps.surveys.models import EXPORT_PERMISSION, VIEW_PERMISSION, Campaign, Wave
@@ -105,28 +102,6 @@ class ResultsView(_ResultsPage):
     template_name = "surveys/results/results.html"
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# A cell a spreadsheet would run as a formula (free text comes from the public).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe(cell: str) -> str:
-    return f"'{cell}" if cell.startswith(FORMULA_PREFIXES) else cell
-
-
-def _csv_lines(rows) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # so spreadsheet programs read the file as UTF-8
-    for row in rows:
-        yield writer.writerow([_safe(cell) for cell in row])
-
-
 class CampaignExportView(PermissionRequiredMixin, View):
     """All responses of a campaign as CSV: one row per response, one column per question."""
 
@@ -135,7 +110,6 @@ class CampaignExportView(PermissionRequiredMixin, View):
     def get(self, request, pk):
         campaign = get_object_or_404(Campaign, pk=pk)
         response_services.responses_export(campaign_id=campaign.pk, actor=request.user)
-        response = StreamingHttpResponse(_csv_lines(selectors.export_rows(campaign)), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="survey-campaign-{campaign.pk}-responses.csv"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return tabular.response(
+            selectors.export_rows(campaign), filename=f"survey-campaign-{campaign.pk}-responses.csv"
+        )
