@@ -11,6 +11,7 @@ from apps.core.views import error_view
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("auth/tokens", accounts_api.ApiTokenViewSet, basename="apitoken")
 router.register("audit/entries", audit_api.AuditEntryViewSet, basename="auditentry")
 
 api_v1 = [

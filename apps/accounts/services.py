@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -14,7 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from apps.accounts import capabilities
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User, api_token_digest
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
@@ -132,19 +136,27 @@ def user_set_role(*, user_id: int, role: str, actor, reason: str = "") -> User:
     audit.record(
         actor=actor, action=AuditEntry.Action.ROLE_CHANGE, obj=user, changes={"role": [before, role]}, reason=reason
     )
+    # A script's token was issued for what the old role could do; it must not carry over.
+    api_token_revoke_all(user_id=user.pk, revoke_reason=ApiToken.RevokeReason.ROLE_CHANGED, actor=actor)
     return user
 
 
 @transaction.atomic
 def user_set_active(*, user_id: int, active: bool, actor, reason: str = "") -> User:
-    """Activate or deactivate a user (users are never deleted: the audit trail names them)."""
+    """Activate or deactivate a user (users are never deleted: the audit trail names them).
+
+    Deactivation revokes the user's API tokens and ends their browser sessions for good, so
+    reactivating the account later revives neither (Django merely ignores an inactive
+    user's session, which would otherwise work again)."""
     user = User.objects.select_for_update().get(pk=user_id)
     if user.is_active == active:
         return user
     if not active:
         _refuse_losing_last_manager(user)
+        user.session_generation += 1
+        api_token_revoke_all(user_id=user.pk, revoke_reason=ApiToken.RevokeReason.DEACTIVATED, actor=actor)
     user.is_active = active
-    user.save(update_fields=["is_active"])
+    user.save(update_fields=["is_active", "session_generation"])
     audit.record(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
@@ -241,8 +253,113 @@ def user_record_sign_in(*, user: User, action: str = AuditEntry.Action.LOGIN) ->
 
 
 @transaction.atomic
+def user_password_changed(*, user: User, reset: bool = False) -> None:
+    """After `user`'s password was changed (by themselves, or through a reset link): audit
+    it and revoke their API tokens. Their other browser sessions end by themselves, since
+    the session hash covers the password. Callers save the password in the same transaction."""
+    audit.record(actor=user, action=AuditEntry.Action.PASSWORD_CHANGE, obj=user)
+    reason = ApiToken.RevokeReason.PASSWORD_RESET if reset else ApiToken.RevokeReason.PASSWORD_CHANGED
+    api_token_revoke_all(user_id=user.pk, revoke_reason=reason, actor=user)
+
+
+@transaction.atomic
+def user_password_set_by_admin(*, user_id: int, actor) -> None:
+    """A superuser set (or disabled) a password in the admin site: audited, tokens revoked."""
+    user = User.objects.get(pk=user_id)
+    audit.record(actor=actor, action=AuditEntry.Action.PASSWORD_CHANGE, obj=user)
+    api_token_revoke_all(user_id=user.pk, revoke_reason=ApiToken.RevokeReason.PASSWORD_CHANGED, actor=actor)
+
+
+@transaction.atomic
 def user_record_failed_sign_in(*, email: str) -> None:
     """Audit a failed sign-in against an existing account (unknown addresses are not recorded)."""
     user = User.objects.filter(email__iexact=email).first()
     if user is not None:
         audit.record(actor=AuditEntry.ActorKind.PUBLIC, action=AuditEntry.Action.LOGIN_FAILED, obj=user)
+
+
+# API tokens -------------------------------------------------------------------
+
+
+class IssuedToken(NamedTuple):
+    token: ApiToken
+    # The only moment the secret exists outside the client: the row keeps its digest.
+    secret: str
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, actor, name: str = "") -> IssuedToken:
+    """A new API token for `user`, valid API_TOKEN_LIFETIME_DAYS. Every call makes a new one
+    (an old token's secret is not kept, so it could not be handed out again). Audited."""
+    # "qms_" lets secret scanners (and people) recognise a leaked token as ours.
+    prefix = f"qms_{secrets.token_hex(4)}"
+    # 32 random bytes: the digest is a plain SHA-256, safe only for a secret this long.
+    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=prefix,
+        digest=api_token_digest(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=settings.API_TOKEN_LIFETIME_DAYS),
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        obj=token,
+        changes={
+            "user": [None, user.pk],
+            "name": [None, name],
+            "prefix": [None, prefix],
+            "expires_at": [None, token.expires_at],
+        },
+    )
+    return IssuedToken(token, secret)
+
+
+def _revoke(token: ApiToken, *, revoke_reason: str, actor) -> None:
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor if getattr(actor, "is_authenticated", False) else None
+    token.revoke_reason = revoke_reason
+    token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        obj=token,
+        changes={"revoked_at": [None, token.revoked_at], "revoke_reason": ["", revoke_reason]},
+        reason=str(ApiToken.RevokeReason(revoke_reason).label),
+    )
+
+
+@transaction.atomic
+def api_token_revoke(*, token_id: int, actor, revoke_reason: str = ApiToken.RevokeReason.REVOKED) -> ApiToken:
+    """Revoke one token (its owner, or a quality manager: callers check who may). Revoking a
+    revoked token changes nothing and writes no second entry. Locks the row; audited."""
+    token = ApiToken.objects.select_for_update().get(pk=token_id)
+    if token.revoked_at is None:
+        _revoke(token, revoke_reason=revoke_reason, actor=actor)
+    return token
+
+
+@transaction.atomic
+def api_token_revoke_all(*, user_id: int, revoke_reason: str, actor) -> int:
+    """Revoke every unrevoked token of a user (expired ones too, so none is left to look
+    alive if its lifetime were ever extended); one audit entry per token. Locks them in
+    primary-key order. Returns how many were revoked."""
+    tokens = list(ApiToken.objects.select_for_update().filter(user_id=user_id, revoked_at__isnull=True).order_by("pk"))
+    for token in tokens:
+        _revoke(token, revoke_reason=revoke_reason, actor=actor)
+    return len(tokens)
+
+
+def api_token_touch(token: ApiToken) -> None:
+    """Note that the token was just used, at most once a minute per token: a write on every
+    request would serialise a busy script's calls on one row. Not audited (usage, not a change)."""
+    now = timezone.now()
+    resolution = timedelta(seconds=ApiToken.LAST_USED_RESOLUTION_SECONDS)
+    if token.last_used_at is not None and now - token.last_used_at < resolution:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - resolution)
+    ApiToken.objects.filter(stale, pk=token.pk).unaudited_update(last_used_at=now)
+    token.last_used_at = now

@@ -1,15 +1,18 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import FormView, ListView
 
 from apps.accounts import services
 from apps.accounts.forms import OutboxPasswordResetForm, UserCreateForm, UserUpdateForm
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
 from apps.audit.models import AuditEntry
 from apps.audit.selectors import history_for
 from apps.core.exceptions import BusinessRuleViolation
@@ -43,7 +46,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            services.user_record_sign_in(user=self.request.user, action=AuditEntry.Action.PASSWORD_CHANGE)
+            services.user_password_changed(user=self.request.user)
         return response
 
 
@@ -59,8 +62,44 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            services.user_record_sign_in(user=form.user, action=AuditEntry.Action.PASSWORD_CHANGE)
+            services.user_password_changed(user=form.user, reset=True)
         return response
+
+
+# A person rarely holds more; the API lists them all.
+TOKENS_SHOWN = 50
+
+
+class ApiTokenListView(LoginRequiredMixin, ListView):
+    """The signed-in user's own API tokens, with a button to revoke each."""
+
+    template_name = "accounts/apitoken_list.html"
+    context_object_name = "tokens"
+    paginate_by = TOKENS_SHOWN
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, lifetime_days=settings.API_TOKEN_LIFETIME_DAYS)
+
+
+class ApiTokenRevokeView(LoginRequiredMixin, View):
+    """Revoke a token: one's own, or anyone's for a quality manager (POST only). Another
+    person's token is 404 to whoever may not see it, 403 to an auditor who may."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        token = get_object_or_404(ApiToken.objects.visible_to(request.user), pk=pk)
+        own = token.user_id == request.user.pk
+        if not own and not request.user.has_perm("accounts.revoke_apitoken"):
+            raise PermissionDenied
+        services.api_token_revoke(token_id=token.pk, actor=request.user)
+        messages.success(request, _("Token %(prefix)s revoked.") % {"prefix": token.display})
+        if own:
+            return redirect("accounts:token_list")
+        return redirect("accounts:user_detail", pk=token.user_id)
 
 
 class UserListView(PermissionRequiredMixin, ListView):
@@ -115,6 +154,7 @@ class UserDetailView(PermissionRequiredMixin, FormView):
         context["account"] = self.object
         context["can_change"] = self.request.user.has_perm("accounts.change_user")
         context["history"] = history_for(self.object)
+        context["tokens"] = ApiToken.objects.filter(user=self.object)[:TOKENS_SHOWN]
         return context
 
     def post(self, request, *args, **kwargs):

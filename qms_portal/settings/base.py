@@ -7,6 +7,7 @@ from datetime import timedelta
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from qms_portal.env import BASE_DIR, VAR_DIR, env, env_bool, env_int, env_list, redis_urls
@@ -25,7 +26,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -451,6 +451,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "10/minute"},
 }
+# An API token (POST /api/v1/auth/token/) works this many days, unless revoked sooner.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 30)
+if API_TOKEN_LIFETIME_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_LIFETIME_DAYS must be at least 1.")
 SPECTACULAR_SETTINGS = {
     "TITLE": "QMS Portal API",
     "DESCRIPTION": "Customer-focus records of an ISO 9001 quality management system.",

@@ -1,7 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.models import ApiToken, api_token_digest
 from apps.audit.models import AuditEntry
 from tests.factories import PASSWORD
 
@@ -32,9 +32,9 @@ def test_me_refuses_anonymous(api_clients):
 def test_token_from_email_and_password_authenticates_as_bearer(staff):
     client = APIClient()
     response = client.post("/api/v1/auth/token/", {"email": "staff1@example.com", "password": PASSWORD}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 201
     token = response.json()["token"]
-    assert Token.objects.get(user=staff).key == token
+    assert ApiToken.objects.get(user=staff).digest == api_token_digest(token)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/api/v1/me/").json()["email"] == "staff1@example.com"
     assert AuditEntry.objects.for_object(staff).filter(action="login").exists()
@@ -47,7 +47,7 @@ def test_wrong_password_gets_no_token(staff):
     )
     assert response.status_code in {401, 403}
     assert response.json()["error"]["code"] == "authentication_failed"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.django_db

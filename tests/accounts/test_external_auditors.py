@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.accounts import services
@@ -62,9 +61,9 @@ def test_an_expired_account_cannot_sign_in(external):
 
 
 def test_an_expired_accounts_api_token_stops_working(external):
-    token = Token.objects.create(user=external)
+    secret = services.api_token_issue(user=external, actor=external).secret
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert client.get("/api/v1/audit/entries/").status_code == 200
     _expire(external)
     response = client.get("/api/v1/audit/entries/")

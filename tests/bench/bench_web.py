@@ -28,7 +28,6 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from apps.accounts import services as accounts
 from apps.accounts.models import User
@@ -251,7 +250,7 @@ def test_g7_the_images_server_config_serves_the_api_at_least_as_fast_as_two_sync
     user = User.objects.filter(email="bench-api@example.com").first() or accounts.user_create(
         email="bench-api@example.com", full_name="Bench API", role=Role.QUALITY_MANAGER, actor=None, password="x"
     )
-    token = Token.objects.get_or_create(user=user)[0].key
+    token = accounts.api_token_issue(user=user, name="bench", actor=user).secret
     path = "/api/v1/feedback/?page_size=50"
 
     def rate(server: Server) -> float:

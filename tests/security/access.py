@@ -51,6 +51,7 @@ def make_personal(world: dict, personas: dict) -> dict:
         "feedback": {"owner": staff},
         "follow_up": {"owner": staff},
         "campaign": {"owner": staff},
+        "api_token": {"user": staff},
     }
     for kind, fields in changes.items():
         record = world[kind]

@@ -43,6 +43,9 @@ PAGES = {
     "accounts:password_reset_done": (EVERYONE, NOT_TAKEN),
     "accounts:password_reset_confirm": (EVERYONE, EVERYONE),
     "accounts:password_reset_complete": (EVERYONE, NOT_TAKEN),
+    # One's own API tokens; another person's is absent to staff and read-only to an auditor.
+    "accounts:token_list": (SIGNED_IN, SIGNED_IN_NOT_TAKEN),
+    "accounts:token_revoke": (SIGNED_IN_NOT_TAKEN, ASSIGNED_OR_HIDDEN),
     "accounts:user_list": (OVERSIGHT, OVERSIGHT_NOT_TAKEN),
     "accounts:user_create": (MANAGER, MANAGER),
     "accounts:user_detail": (OVERSIGHT, MANAGER),
@@ -177,6 +180,8 @@ API = {
     "GET /api/v1/audit/entries/": OVERSIGHT,
     "GET /api/v1/audit/entries/{seq}/": OVERSIGHT,
     "POST /api/v1/auth/token/": EVERYONE,
+    "GET /api/v1/auth/tokens/": SIGNED_IN,
+    "POST /api/v1/auth/tokens/{id}/revoke/": ASSIGNED_OR_HIDDEN,
     "GET /api/v1/complaints/": SIGNED_IN,
     "GET /api/v1/complaints/{id}/": READ_ASSIGNED_OR_HIDDEN,
     "PATCH /api/v1/complaints/{id}/": ASSIGNED_OR_HIDDEN,

@@ -16,6 +16,8 @@ WRONG_TOKEN = "not-a-real-token"
 
 def demo_world() -> dict:
     """seed_demo, plus a complaint attachment (the demo's complaints carry no files)."""
+    from apps.accounts.roles import Role
+    from apps.accounts.services import api_token_issue
     from apps.actions.models import ActionPlanItem, CorrectiveAction
     from apps.audit.models import AuditEntry
     from apps.complaints.models import Complaint, ComplaintAttachment
@@ -37,6 +39,8 @@ def demo_world() -> dict:
         return model.objects.order_by("pk").first()
 
     plan_item = first(ActionPlanItem)
+    # A quality manager's: an auditor sees it and may not revoke it.
+    token_owner = User.objects.with_role(Role.QUALITY_MANAGER).order_by("pk").first()
 
     return {
         "user": first(User),
@@ -63,12 +67,15 @@ def demo_world() -> dict:
         "review": first(ManagementReview),
         "review_schedule": first(ReviewSchedule),
         "audit_entry": AuditEntry.objects.order_by("seq").first(),
+        "api_token": api_token_issue(user=token_owner, name="demo script", actor=token_owner).token,
     }
 
 
 def _object_for(name: str, world: dict):
     """The demo record a route's <pk> names, by the route's namespace and name."""
     namespace, _sep, route = name.rpartition(":")
+    if namespace == "accounts" and route.startswith("token"):
+        return world["api_token"]
     by_namespace = {
         "accounts": "user",
         "requirements": "requirement",
@@ -131,6 +138,7 @@ API_OBJECTS = {
     "surveys/invitations": "invitation",
     "surveys/responses": "response",
     "audit/entries": "audit_entry",
+    "auth/tokens": "api_token",
 }
 
 

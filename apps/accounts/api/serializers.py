@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -27,7 +27,42 @@ class MeSerializer(UserSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False, write_only=True)
+    name = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True, help_text="A label, e.g. the script's name."
+    )
 
 
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as lists show it: never its secret (the portal no longer has it)."""
+
+    state = serializers.ChoiceField(choices=["active", "expired", "revoked"], read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "user",
+            "name",
+            "prefix",
+            "state",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "revoked_by",
+            "revoke_reason",
+        ]
+        read_only_fields = fields
+
+
+class TokenSerializer(ApiTokenSerializer):
+    """A token just issued: the only response that carries its secret."""
+
+    token = serializers.SerializerMethodField(help_text="The secret. Shown this once; keep it safe.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["token", *ApiTokenSerializer.Meta.fields]
+        read_only_fields = fields
+
+    def get_token(self, token: ApiToken) -> str:
+        return self.context["secret"]
