@@ -38,7 +38,7 @@ from apps.core.exceptions import BusinessRuleViolation
 from apps.core.public import earlier_submission
 from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import NextReference
-from apps.core.services import email_enqueue, greeting, in_language
+from apps.core.services import email_enqueue, greeting, in_language, outbox_erase
 
 Status = Complaint.Status
 PUBLIC = "public"
@@ -189,6 +189,7 @@ def complaint_create(
                 },
                 idempotency_key=f"complaint-ack:{complaint.pk}",
                 language=complaint.language or None,
+                concerns=complaint,
             )
     return complaint
 
@@ -221,9 +222,11 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
     """Erase the complainant (on request, or by the retention job with the system actor).
 
     Clears name and e-mail, destroys the complaint's data key (description, desired
-    outcome, messages and rating comment become unreadable) and deletes the attachments'
-    files after commit. Status, dates, category, product, severity, root cause and
-    resolution stay: the quality record survives without the person. Idempotent.
+    outcome, messages and rating comment become unreadable), clears the e-mails to the
+    complainant from the outbox (unsent ones are cancelled), retires the tracking link
+    and deletes the attachments' files after commit. Status, dates, category, product,
+    severity, root cause and resolution stay: the quality record survives without the
+    person. Idempotent.
     """
     if actor != AuditEntry.ActorKind.SYSTEM and not getattr(actor, "has_perm", lambda _p: False)(
         "complaints.erase_complaint"
@@ -236,10 +239,13 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
     for field in ("name_ct", "email_ct", "description_ct", "desired_outcome_ct", "rating_comment_ct"):
         setattr(complaint, field, "")
     complaint.email_index = ""
+    # The hash of a token nobody holds: the link in the complainant's mailbox opens nothing.
+    complaint.token_hash = token_hash(secrets.token_urlsafe(32))
     complaint.shred_key()
     complaint.erased_at = timezone.now()
     complaint.save(
         update_fields=[
+            "token_hash",
             "name_ct",
             "email_ct",
             "description_ct",
@@ -258,6 +264,7 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
         attachment.file = ""
         attachment.original_name = "erased"
         attachment.save(update_fields=["file", "original_name"])
+    outbox_erase(record=complaint)
     if files:
         storage = ComplaintAttachment._meta.get_field("file").storage
         transaction.on_commit(lambda: [storage.delete(name) for name in files])
@@ -374,6 +381,7 @@ def _notify_customer(complaint: Complaint, *, key: str, paragraphs: Callable[[],
             context={"greeting": greeting(complaint.complainant_name), "paragraphs": paragraphs()},
             idempotency_key=key,
             language=complaint.language or None,
+            concerns=complaint,
         )
 
 
@@ -507,9 +515,10 @@ def message_add(*, complaint_id: int, actor, body: str, visibility: str) -> Comp
 
 
 def complaint_for_token(token: str) -> Complaint | None:
+    """The complaint a tracking link opens; none once its complainant was erased."""
     if not token or len(token) > 100:
         return None
-    return Complaint.objects.filter(token_hash=token_hash(token)).first()
+    return Complaint.objects.filter(token_hash=token_hash(token), erased_at__isnull=True).first()
 
 
 @transaction.atomic

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from cryptography.fernet import Fernet
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.crypto import ErasedError, PersonalDataModel, encrypted_field, unwrap
 
 
 class TimeStampedModel(models.Model):
@@ -36,8 +40,13 @@ class OutboundEmailQuerySet(models.QuerySet):
         stuck = models.Q(status=OutboundEmail.Status.SENDING, claimed_at__lt=claimed_before)
         return self.filter(queued | stuck)
 
+    def concerning(self, record: models.Model) -> OutboundEmailQuerySet:
+        """The e-mails queued with `concerns=record` (apps.core.services.email_enqueue)."""
+        content_type = ContentType.objects.get_for_model(record, for_concrete_model=True)
+        return self.filter(concerns_type=content_type, concerns_id=record.pk)
 
-class OutboundEmail(TimeStampedModel):
+
+class OutboundEmail(PersonalDataModel, TimeStampedModel):
     """An e-mail the portal must send: a row first, then a Celery task.
 
     Created by `apps.core.services.email_enqueue` inside the caller's
@@ -47,6 +56,20 @@ class OutboundEmail(TimeStampedModel):
     SMTP; a sweeper re-enqueues rows whose message or worker was lost.
     Each row carries a stable Message-ID, so the rare resend after a worker
     died mid-delivery is recognisable as the same message by mail clients.
+
+    Recipient, subject and bodies are personal data (names, addresses, what the
+    person wrote, private links), kept only until the e-mail is done with:
+
+    - At rest they are encrypted. An e-mail about a person's record (`concerns`:
+      a complaint, a feedback, a contact) is sealed with that record's data key,
+      so erasing the person shreds it even where nothing else touches the outbox;
+      any other e-mail (staff, password reset) gets a data key of its own.
+    - Once the e-mail is sent, given up on or cancelled, they are dropped with the
+      row's own key (`erased_at` says when). What an auditor needs stays: the kind
+      of e-mail (idempotency key, template), the record it was about, the times,
+      attempts and outcome.
+    - Erasing the person drops them from all their e-mails and cancels the unsent
+      ones (apps.core.services.outbox_erase).
     """
 
     class Status(models.TextChoices):
@@ -54,12 +77,22 @@ class OutboundEmail(TimeStampedModel):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    UNSENT = (Status.QUEUED, Status.SENDING)
+    CONTENT_COLUMNS = ("to_ct", "subject_ct", "body_ct", "html_body_ct")
 
     idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
-    to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
-    html_body = models.TextField(blank=True)
+    template = models.CharField(max_length=200, blank=True)
+    # The record whose person the e-mail is about; its data key seals the content.
+    concerns_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    concerns_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    to_ct = models.TextField(blank=True, editable=False)
+    subject_ct = models.TextField(blank=True, editable=False)
+    body_ct = models.TextField(blank=True, editable=False)
+    html_body_ct = models.TextField(blank=True, editable=False)
     # A file under MEDIA_ROOT sent with the message, read when it is sent (the row stays small).
     attachment_path = models.CharField(max_length=255, blank=True)
     attachment_name = models.CharField(max_length=255, blank=True)
@@ -71,15 +104,49 @@ class OutboundEmail(TimeStampedModel):
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
 
+    to = encrypted_field("to_ct")
+    subject = encrypted_field("subject_ct")
+    body = encrypted_field("body_ct")
+    html_body = encrypted_field("html_body_ct")
+
     objects = OutboundEmailQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("outbound e-mail")
         verbose_name_plural = _("outbound e-mails")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["concerns_type", "concerns_id"], name="outbox_concerns_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(concerns_type__isnull=True, concerns_id__isnull=True)
+                | models.Q(concerns_type__isnull=False, concerns_id__isnull=False),
+                name="outbox_concerns_complete",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"E-mail #{self.pk} ({self.status})"
+
+    def seal_with(self, record: PersonalDataModel) -> None:
+        """Make this (unsaved) e-mail concern `record` and encrypt with its data key from now on."""
+        if not record.data_key:
+            if record.erased_at is not None:
+                raise ErasedError(f"{type(record).__name__} #{record.pk}: personal data erased")
+            # PersonalDataModel would make a key here that nobody saves, and the e-mail would be unreadable.
+            raise ValueError(f"{type(record).__name__} #{record.pk} has no data key yet: save it first.")
+        self.concerns_type = ContentType.objects.get_for_model(record, for_concrete_model=True)
+        self.concerns_id = record.pk
+        self.__dict__["_fernet_cache"] = record._fernet()
+
+    def _fernet(self) -> Fernet:
+        if self.concerns_type_id is None or "_fernet_cache" in self.__dict__:
+            return super()._fernet()
+        model = ContentType.objects.get_for_id(self.concerns_type_id).model_class()
+        wrapped = model._base_manager.filter(pk=self.concerns_id).values_list("data_key", flat=True).first()
+        if not wrapped:
+            raise ErasedError(f"E-mail #{self.pk}: the personal data it concerns was erased")
+        self.__dict__["_fernet_cache"] = unwrap(wrapped)
+        return self.__dict__["_fernet_cache"]
 
 
 class ReferenceCounter(models.Model):

@@ -11,13 +11,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.core.crypto import ErasedError, PersonalDataModel
 from apps.core.exceptions import dependency_errors
+from apps.core.log_filters import redact
 from apps.core.models import OutboundEmail
 from apps.core.queue import enqueue_on_commit
 
@@ -48,6 +50,7 @@ def email_enqueue(
     html_template: str | None = None,
     language: str | None = None,
     attachment: tuple[str, str, str] | None = None,
+    concerns: PersonalDataModel | None = None,
 ) -> OutboundEmail:
     """Queue an e-mail inside the caller's transaction; a worker sends it after commit.
 
@@ -55,6 +58,10 @@ def email_enqueue(
     with `html_template`, an HTML alternative). With an `idempotency_key`, a
     second call for the same key returns the first row and queues nothing.
     `attachment` is (path under MEDIA_ROOT, file name shown, content type).
+    `concerns` is the record of the person the e-mail is about (the complaint to
+    its complainant, say): the e-mail is sealed with that record's data key and
+    goes when the person is erased (`outbox_erase`). Pass it for every e-mail
+    to or about a member of the public.
     """
     from apps.core.tasks import send_email_task
 
@@ -64,25 +71,34 @@ def email_enqueue(
         subject = str(subject)
     path, name, content_type = attachment or ("", "", "")
     domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "qms.invalid"
+    email = OutboundEmail(
+        idempotency_key=idempotency_key,
+        template=template,
+        attachment_path=path,
+        attachment_name=name,
+        attachment_type=content_type,
+        message_id=f"<{uuid.uuid4().hex}@{domain}>",
+    )
+    if concerns is not None:
+        email.seal_with(concerns)
+    email.to = to
+    email.subject = subject.strip().replace("\n", " ")
+    email.body = body
+    email.html_body = html_body
     try:
         with transaction.atomic():
-            email = OutboundEmail.objects.create(
-                idempotency_key=idempotency_key,
-                to=to,
-                subject=subject.strip().replace("\n", " "),
-                body=body,
-                html_body=html_body,
-                attachment_path=path,
-                attachment_name=name,
-                attachment_type=content_type,
-                message_id=f"<{uuid.uuid4().hex}@{domain}>",
-            )
+            email.save(force_insert=True)
     except IntegrityError:
         if idempotency_key is None:
             raise
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
     enqueue_on_commit(send_email_task, email.pk)
     return email
+
+
+def _without_content() -> dict[str, Any]:
+    """Column values that drop an e-mail's personal content and its own data key (the metadata stays)."""
+    return {**dict.fromkeys(OutboundEmail.CONTENT_COLUMNS, ""), "data_key": "", "erased_at": timezone.now()}
 
 
 def email_claim(*, email_id: int) -> bool:
@@ -102,20 +118,33 @@ def email_send(*, email_id: int) -> bool:
     """Deliver one queued e-mail. Returns True when this call sent it.
 
     Raises the transport's error after releasing the row, so the task can
-    retry; after OUTBOX_MAX_ATTEMPTS the row is marked failed for good.
+    retry; after OUTBOX_MAX_ATTEMPTS the row is marked failed for good. Sent or
+    failed for good, the row keeps no personal content. An e-mail whose person
+    was erased meanwhile is cancelled: there is nothing left to send, nor anyone
+    to send it to.
     """
     if not email_claim(email_id=email_id):
         return False
     email = OutboundEmail.objects.get(pk=email_id)
+    try:
+        to, subject, body, html_body = email.to, email.subject, email.body, email.html_body
+    except ErasedError:
+        to = ""
+    if not to:
+        OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.SENDING).update(
+            status=OutboundEmail.Status.CANCELLED, **_without_content()
+        )
+        logger.info("e-mail cancelled: its personal data was erased", extra={"email_id": email_id})
+        return False
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body,
+        subject=subject,
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[email.to],
+        to=[to],
         headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
     )
-    if email.html_body:
-        message.attach_alternative(email.html_body, "text/html")
+    if html_body:
+        message.attach_alternative(html_body, "text/html")
     try:
         if email.attachment_path:
             message.attach(
@@ -126,9 +155,12 @@ def email_send(*, email_id: int) -> bool:
         message.send(fail_silently=False)
     except Exception as error:
         failed = email.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-        OutboundEmail.objects.filter(pk=email_id).update(
+        # Only while still ours: an erasure may have cancelled the row during the attempt.
+        OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.SENDING).update(
             status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.QUEUED,
-            last_error=f"{type(error).__name__}: {error}"[:500],
+            # Mail servers name the refused recipient in their answer.
+            last_error=redact(f"{type(error).__name__}: {error}")[:500],
+            **(_without_content() if failed else {}),
         )
         logger.warning("e-mail delivery failed", extra={"email_id": email_id, "attempt": email.attempts})
         raise
@@ -138,13 +170,14 @@ def email_send(*, email_id: int) -> bool:
 
 
 def _record_sent(email_id: int, *, attempts: int = 30, pause: float = 1.0) -> None:
-    """Mark the row sent, waiting out a database outage: the message has left, and a row left
-    "sending" would be handed out again by the sweeper and the customer would get it twice.
-    (Should the outage outlast the sweeper's patience, the copy carries the same Message-ID.)"""
+    """Mark the row sent and drop its content, waiting out a database outage: the message has left,
+    and a row left "sending" would be handed out again by the sweeper and the customer would get it
+    twice. (Should the outage outlast the sweeper's patience, the copy carries the same Message-ID.)
+    Sent wins over an erasure's "cancelled" that came in during the attempt: the message did go."""
     for attempt in range(attempts):
         try:
             OutboundEmail.objects.filter(pk=email_id).update(
-                status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
+                status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error="", **_without_content()
             )
             return
         except dependency_errors():
@@ -178,3 +211,24 @@ def outbox_purge(*, limit: int = 5000) -> int:
     )
     deleted, _ = OutboundEmail.objects.filter(pk__in=ids).delete()
     return deleted
+
+
+def outbox_erase(*, record: models.Model) -> int:
+    """Drop the personal content of every e-mail concerning `record` and cancel those not sent yet.
+
+    The erasure service of each record type that e-mails are queued about (`email_enqueue(concerns=)`)
+    calls this in its transaction; the rows stay as metadata. A worker sending one of them at this
+    moment finishes (it read the content already) and marks it sent; a failed attempt no longer puts
+    it back in the queue. Idempotent; returns the number of rows changed.
+    """
+    return (
+        OutboundEmail.objects.concerning(record)
+        .filter(erased_at__isnull=True)
+        .update(
+            status=Case(
+                When(status__in=OutboundEmail.UNSENT, then=Value(OutboundEmail.Status.CANCELLED)),
+                default=F("status"),
+            ),
+            **_without_content(),
+        )
+    )

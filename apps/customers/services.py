@@ -23,6 +23,7 @@ from apps.audit.selectors import history_for
 from apps.core import personal_data
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.services import outbox_erase
 from apps.customers.models import Contact, Customer, FollowUpAction, Interaction, Product
 
 CUSTOMER_FIELDS = ["name", "kind", "segment", "industry", "country", "account_owner", "status", "notes"]
@@ -183,7 +184,8 @@ def contact_erase(*, contact_id: int, actor, reason: str) -> Contact:
     """Pseudonymise a contact on request or at the end of retention.
 
     Personal fields are blanked, the blind index cleared and the contact's
-    data key destroyed, so any copy of the old ciphertext is unreadable.
+    data key destroyed, so any copy of the old ciphertext is unreadable; e-mails about
+    the contact lose their content in the outbox (unsent ones are cancelled).
     The row stays, so interactions, feedback and complaints that point at it
     remain intact. Then every eraser other apps registered (apps.core.personal_data)
     runs in the same transaction, e.g. surveys shreds the contact's free-text answers.
@@ -206,6 +208,7 @@ def contact_erase(*, contact_id: int, actor, reason: str) -> Contact:
     contact.shred_key()
     contact.erased_at = timezone.now()
     contact.save()
+    outbox_erase(record=contact)
     audit.record(
         actor=actor,
         action=AuditEntry.Action.ERASE,

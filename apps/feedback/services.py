@@ -25,7 +25,7 @@ from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.public import earlier_submission
 from apps.core.sequences import NextReference
-from apps.core.services import email_enqueue, greeting, in_language
+from apps.core.services import email_enqueue, greeting, in_language, outbox_erase
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import (
     ADD_PERMISSION,
@@ -168,6 +168,7 @@ def feedback_submit_public(
                 context={"greeting": greeting(feedback.submitter_name), "paragraphs": paragraphs},
                 idempotency_key=f"feedback-ack:{feedback.pk}",
                 language=language or None,
+                concerns=feedback,
             )
     return feedback
 
@@ -433,8 +434,8 @@ def category_set_active(*, category_id: int, actor: User, is_active: bool) -> Fe
 @transaction.atomic
 def feedback_erase_personal_data(*, feedback_id: int, actor: User | str, reason: str) -> Feedback:
     """Erase the submitter's name, e-mail and text (on request, or by the retention job with the
-    system actor): the ciphertext is cleared and the row's data key destroyed; the feedback stays
-    as a quality record. Idempotent."""
+    system actor): the ciphertext is cleared and the row's data key destroyed, the acknowledgement
+    cleared from the outbox (cancelled if unsent); the feedback stays as a quality record. Idempotent."""
     if actor != AuditEntry.ActorKind.SYSTEM:
         _check_perm(actor, TRIAGE_PERMISSION, _("Only quality managers erase personal data in feedback."))
     reason = (reason or "").strip()
@@ -462,6 +463,7 @@ def feedback_erase_personal_data(*, feedback_id: int, actor: User | str, reason:
             "updated_at",
         ]
     )
+    outbox_erase(record=feedback)
     audit.record(
         actor=actor,
         action=AuditEntry.Action.ERASE,
