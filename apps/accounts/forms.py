@@ -1,12 +1,20 @@
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import capabilities
+from apps.accounts.login import login_identifier
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.core import clauses
 from apps.core.services import email_enqueue
+
+
+class SignInForm(AuthenticationForm):
+    """The sign-in page's form: the address reaches the lockout and the lookup in one spelling."""
+
+    def clean_username(self) -> str:
+        return login_identifier(self.cleaned_data.get("username"))
 
 
 class AccessFields(forms.Form):
@@ -38,7 +46,7 @@ class UserCreateForm(AccessFields):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = login_identifier(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(_("A user with this e-mail address already exists."))
         return email

@@ -14,6 +14,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.login import login_identifier
 from apps.accounts.roles import GROUP_NAMES, PRECEDENCE, ROLE_BY_GROUP, Role
 from apps.audit.models import AuditedQuerySet
 
@@ -32,7 +33,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("Users need an e-mail address.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=login_identifier(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -42,7 +43,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         return self.create_user(email, password, **extra)
 
     def get_by_natural_key(self, username: str) -> User:
-        return self.get(email__iexact=username)
+        return self.get(email__iexact=login_identifier(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -108,7 +109,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self) -> None:
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.email = login_identifier(self.email)
 
     @property
     def display_name(self) -> str:

@@ -18,6 +18,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from apps.accounts import capabilities
+from apps.accounts.login import login_identifier
 from apps.accounts.models import ApiToken, User, api_token_digest
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.audit import services as audit
@@ -81,7 +82,7 @@ def user_create(
     """Create a user in one role. Without a password, e-mails an invitation to set one
     (queued in the outbox, sent after commit). An external auditor's account can end on
     `access_until` and be limited to `clause_scope`."""
-    email = User.objects.normalize_email(email).lower()
+    email = login_identifier(email)
     if User.objects.filter(email__iexact=email).exists():
         raise BusinessRuleViolation(_("A user with this e-mail address already exists."))
     scope = _check_access(role, access_until, clause_scope or [])
@@ -273,7 +274,7 @@ def user_password_set_by_admin(*, user_id: int, actor) -> None:
 @transaction.atomic
 def user_record_failed_sign_in(*, email: str) -> None:
     """Audit a failed sign-in against an existing account (unknown addresses are not recorded)."""
-    user = User.objects.filter(email__iexact=email).first()
+    user = User.objects.filter(email__iexact=login_identifier(email)).first()
     if user is not None:
         audit.record(actor=AuditEntry.ActorKind.PUBLIC, action=AuditEntry.Action.LOGIN_FAILED, obj=user)
 

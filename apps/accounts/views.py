@@ -11,7 +11,7 @@ from django.views import View
 from django.views.generic import FormView, ListView
 
 from apps.accounts import services
-from apps.accounts.forms import OutboxPasswordResetForm, UserCreateForm, UserUpdateForm
+from apps.accounts.forms import OutboxPasswordResetForm, SignInForm, UserCreateForm, UserUpdateForm
 from apps.accounts.models import ApiToken, User
 from apps.audit.models import AuditEntry
 from apps.audit.selectors import history_for
@@ -19,6 +19,7 @@ from apps.core.exceptions import BusinessRuleViolation
 
 
 class LoginView(auth_views.LoginView):
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def form_valid(self, form):

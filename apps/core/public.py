@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
@@ -20,6 +19,7 @@ from django.db import connection
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.client import client_key
 from apps.core.redis_client import redis_client
 
 HONEYPOT_FIELD = "website"
@@ -47,8 +47,7 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int) -> boo
     (create the counter with its expiry unless it exists, then increment, in one MULTI) on
     every public form's hot path, where the cache API's add-then-incr took three.
     """
-    address = get_client_ip_address(request) or "unknown"
-    key = cache.make_key(f"ratelimit:{scope}:{address}")  # the cache's prefix: cleared with it
+    key = cache.make_key(f"ratelimit:{scope}:{client_key(request)}")  # the cache's prefix: cleared with it
     pipeline = redis_client().pipeline(transaction=True)
     pipeline.set(key, 0, ex=window_seconds, nx=True)
     pipeline.incr(key)

@@ -274,10 +274,15 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# Behind a reverse proxy the client address comes from X-Forwarded-For;
-# AXES_IPWARE_PROXY_COUNT says how many proxies to trust.
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Every spelling of an address counts against one identity (apps/accounts/login.py), and the
+# API's locked reply is JSON like its other errors.
+AXES_USERNAME_CALLABLE = "apps.accounts.login.axes_username"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.login.lockout_response"
+# How many reverse proxies in front of the portal append to X-Forwarded-For (docker-compose's
+# proxy: 1). The lockout, the API throttles and the public forms' limits all take the client
+# address from apps.core.client, which trusts exactly this many entries and none when 0.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "apps.core.client.client_address"
 
 # Database sessions; an outage while saving one answers 503, not 400 (apps/core/sessions.py).
 SESSION_ENGINE = "apps.core.sessions"

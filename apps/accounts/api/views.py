@@ -5,7 +5,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import services
@@ -18,6 +17,7 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.models import ApiToken, User
 from apps.accounts.permissions import IsActiveUser, ModelPermissions
+from apps.core.api.throttling import ScopedRateThrottle
 from apps.core.api.viewsets import ScopedViewSet
 
 
