@@ -34,7 +34,7 @@ from apps.complaints.models import (
     token_hash,
 )
 from apps.core.crypto import blind_index
-from apps.core.exceptions import BusinessRuleViolation
+from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
 from apps.core.public import earlier_submission
 from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import NextReference
@@ -42,6 +42,9 @@ from apps.core.services import email_enqueue, greeting, in_language, outbox_eras
 
 Status = Complaint.Status
 PUBLIC = "public"
+# A customer takes a complaint to an external dispute body (ISO 10003) once our handling
+# has ended, so these stay open after closure; everything else needs a reopen first.
+FIELDS_OPEN_AFTER_HANDLING = {"dispute_body", "dispute_date", "dispute_outcome"}
 TEXT = "emails/notification.txt"
 HTML = "emails/notification.html"
 
@@ -68,11 +71,23 @@ def _notify_quality_managers(*, key: str, subject: str, paragraphs: list[str], l
         )
 
 
-def recompute_due(complaint: Complaint) -> list[str]:
-    """Set the four due dates from the severity policy; the pause time shifts them. Returns changed fields."""
+def recompute_due(complaint: Complaint, *, only_stages_not_started: bool = False) -> list[str]:
+    """Set the due dates of unfinished stages from the severity policy; the pause time shifts them.
+
+    A finished stage keeps its due date: it is the yardstick its completion was measured
+    against, and moving it afterwards would turn a missed deadline into a met one (or the
+    reverse) in every report. With `only_stages_not_started` (a severity change) a running
+    stage keeps its due date too, so that nobody's deadline moves while they work to it.
+    Returns the changed fields.
+    """
     budgets = sla.stage_budgets(complaint.severity)
     changed = []
-    for stage, (due_field, _done) in Complaint.STAGE_FIELDS.items():
+    previous_done = True  # the first stage runs from receipt
+    for stage, (due_field, done_field) in Complaint.STAGE_FIELDS.items():
+        finished, started = getattr(complaint, done_field) is not None, previous_done
+        previous_done = finished
+        if finished or (only_stages_not_started and started):
+            continue
         base = complaint.received_at
         if complaint.reopened_at and stage in (SlaStage.RESPOND, SlaStage.CLOSE):
             base = complaint.reopened_at
@@ -426,7 +441,12 @@ def complaint_assess(
     reason: str = "",
     **data: Any,
 ) -> Complaint:
-    """Set severity, category, product, root cause, resolution or dispute fields. Severity recomputes due dates."""
+    """Set severity, category, product, root cause, resolution or dispute fields.
+
+    A severity change recomputes the due dates of the stages not yet started. Once the
+    complaint is closed, rejected or withdrawn only the external dispute fields change;
+    anything else raises InvalidTransition (a closed complaint is reopened first).
+    """
     allowed = {
         "severity",
         "category",
@@ -451,9 +471,14 @@ def complaint_assess(
     changes = audit.diff(before, audit.snapshot(complaint, names))
     if not changes:
         return complaint
+    if complaint.is_final and set(changes) - FIELDS_OPEN_AFTER_HANDLING:
+        raise InvalidTransition(
+            _("%(reference)s is %(status)s: reopen it, with a reason, before changing it.")
+            % {"reference": complaint.reference, "status": complaint.get_status_display().lower()}
+        )
     fields = list(changes)
     if "severity" in changes:
-        fields += recompute_due(complaint)
+        fields += recompute_due(complaint, only_stages_not_started=True)
     complaint.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     audit.record(
         actor=actor, action=AuditEntry.Action.UPDATE, obj=complaint, changes=changes, reason=(reason or "").strip()
