@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Mapping
 
 from qms_portal import embedded, system_packages
 from qms_portal.env import BASE_DIR
@@ -48,6 +49,17 @@ def _manage(*args: str, settings: str) -> None:
     subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": settings}
     )
+
+
+def children_env(environ: Mapping[str, str], *, settings: str, host: str, port: str) -> dict[str, str]:
+    """The environment of web, worker and beat. Links in e-mails come from SITE_URL alone, so
+    without one it is the address this run serves: an instance on port 8100 links to 8100."""
+    env = {**environ, "DJANGO_SETTINGS_MODULE": settings}
+    if not env.get("SITE_URL"):
+        # A wildcard bind has no address to link to; a browser on this machine uses localhost.
+        name = "localhost" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - compared, not bound
+        env["SITE_URL"] = f"http://{f'[{name}]' if ':' in name else name}:{port}"
+    return env
 
 
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -95,7 +107,7 @@ def run() -> int:
     try:
         _manage("migrate", "--no-input", settings=settings)
         _manage("seed_demo", settings=settings)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings}
+        env = children_env(os.environ, settings=settings, host=host, port=port)
         celery = [PYTHON, "-m", "celery", "-A", "qms_portal"]
         commands = {
             "web": [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"],

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import capabilities
@@ -7,6 +8,7 @@ from apps.accounts.login import login_identifier
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.core import clauses
+from apps.core.links import absolute_url
 from apps.core.services import email_enqueue
 
 
@@ -82,9 +84,10 @@ class OutboxPasswordResetForm(PasswordResetForm):
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ) -> None:
+        path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]})
         email_enqueue(
             to=to_email,
             subject=str(_("Reset your QMS Portal password")),
             template=email_template_name,
-            context=context,
+            context={**context, "link": absolute_url(path)},
         )

@@ -25,6 +25,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core import clauses
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.links import absolute_url
 from apps.core.services import email_enqueue
 
 
@@ -75,7 +76,6 @@ def user_create(
     role: str,
     actor,
     password: str | None = None,
-    base_url: str = "",
     access_until: date | None = None,
     clause_scope: list[str] | None = None,
 ) -> User:
@@ -104,11 +104,11 @@ def user_create(
         },
     )
     if password is None:
-        _queue_invitation(user, base_url=base_url)
+        _queue_invitation(user)
     return user
 
 
-def _queue_invitation(user: User, *, base_url: str) -> None:
+def _queue_invitation(user: User) -> None:
     path = reverse(
         "accounts:password_reset_confirm",
         kwargs={
@@ -120,7 +120,7 @@ def _queue_invitation(user: User, *, base_url: str) -> None:
         to=user.email,
         subject=_("Your QMS Portal account"),
         template="emails/account_invitation.txt",
-        context={"full_name": user.full_name, "link": f"{base_url}{path}"},
+        context={"full_name": user.full_name, "link": absolute_url(path)},
     )
 
 

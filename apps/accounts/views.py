@@ -119,9 +119,7 @@ class UserCreateView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            user = services.user_create(
-                **form.cleaned_data, actor=self.request.user, base_url=self.request.build_absolute_uri("/")[:-1]
-            )
+            user = services.user_create(**form.cleaned_data, actor=self.request.user)
         except BusinessRuleViolation as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)

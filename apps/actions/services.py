@@ -25,6 +25,7 @@ from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMetho
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.links import absolute_url
 from apps.core.sequences import next_reference
 from apps.core.services import email_enqueue
 
@@ -375,7 +376,6 @@ def remind_overdue_items(*, today: date | None = None, limit: int = 500) -> int:
         .select_related("action", "owner")
         .order_by("pk")[:limit]
     )
-    base_url = settings.SITE_URL
     sent = 0
     for item in candidates:
         with transaction.atomic():
@@ -400,7 +400,7 @@ def remind_overdue_items(*, today: date | None = None, limit: int = 500) -> int:
                         item.description,
                         _("It was due on %(date)s.") % {"date": item.due_date.isoformat()},
                     ],
-                    "link": f"{base_url}{reverse('actions:action_detail', args=[item.action_id])}",
+                    "link": absolute_url(reverse("actions:action_detail", args=[item.action_id])),
                     "link_label": item.action.reference,
                 },
                 idempotency_key=f"action-item-reminder:{item.pk}:{today}",

@@ -76,7 +76,6 @@ def load(users: dict) -> None:
                 product=products[n % len(products)] if products else None,
                 order_reference=reference,
                 desired_outcome="Replacement or credit note.",
-                base_url="http://localhost:8000",
             )
             # Spread over the last months; the open ones from the first half breach their SLA.
             received = now - timedelta(days=int((len(STATES) - n) * 9 * (1 if n % 2 else 0.3)) + 1)

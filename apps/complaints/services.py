@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +36,7 @@ from apps.complaints.models import (
 )
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation, InvalidTransition
+from apps.core.links import absolute_url
 from apps.core.public import earlier_submission
 from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import NextReference
@@ -98,8 +100,8 @@ def recompute_due(complaint: Complaint, *, only_stages_not_started: bool = False
     return changed
 
 
-def tracking_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/complaints/track/{token}/"
+def tracking_url(token: str) -> str:
+    return absolute_url(reverse("complaints:track", args=[token]))
 
 
 @transaction.atomic
@@ -118,7 +120,6 @@ def complaint_create(
     desired_outcome: str = "",
     attachments: Iterable[Any] = (),
     language: str = "",
-    base_url: str = "",
     submission_key: str = "",
 ) -> Complaint:
     """Record a complaint: reference CMP-YYYY-NNNNN, SLA clocks started, acknowledgement e-mail queued.
@@ -186,7 +187,7 @@ def complaint_create(
     for upload in list(attachments)[:5]:
         attachment_add(complaint=complaint, upload=upload, actor=actor)
     if complaint.complainant_email:
-        link = tracking_url(base_url, token)
+        link = tracking_url(token)
         with in_language(complaint.language):
             email_enqueue(
                 to=complaint.complainant_email,
@@ -571,7 +572,7 @@ def customer_add_information(*, complaint_id: int, body: str, attachments: Itera
 
 
 @transaction.atomic
-def complaint_rate(*, complaint_id: int, rating: int, comment: str = "", base_url: str = "") -> Complaint:
+def complaint_rate(*, complaint_id: int, rating: int, comment: str = "") -> Complaint:
     """Record the customer's satisfaction once after closure; 1-2 flags it and e-mails the quality managers."""
     complaint = _lock(complaint_id)
     if complaint.status != Status.CLOSED:

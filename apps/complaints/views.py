@@ -57,10 +57,6 @@ from apps.core.views import SERVICE_ERRORS, add_service_error
 Status = Complaint.Status
 
 
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 # --- public ------------------------------------------------------------------------------------
 
 
@@ -97,7 +93,6 @@ class PublicComplaintView(FormView):
             desired_outcome=data["desired_outcome"],
             attachments=data["attachments"],
             language=self.request.LANGUAGE_CODE,
-            base_url=_base_url(self.request),
             submission_key=data["submission_key"],
         )
         # The reference is not secret; the token never goes into a URL we redirect to or a cookie.
@@ -126,7 +121,6 @@ class StaffComplaintCreateView(PermissionRequiredMixin, FormView):
                 description=data["description"],
                 desired_outcome=data["desired_outcome"],
                 attachments=data["attachments"],
-                base_url=_base_url(self.request),
             )
         except SERVICE_ERRORS as error:
             add_service_error(form, error)

@@ -319,7 +319,7 @@ def _mark_actioned(feedback: Feedback, *, actor: User, changes: dict, fields: li
 
 
 @transaction.atomic
-def feedback_convert_to_complaint(*, feedback_id: int, actor: User, base_url: str = ""):
+def feedback_convert_to_complaint(*, feedback_id: int, actor: User):
     """Open a complaint from the feedback's data, link it (feedback.complaint) and mark the
     feedback actioned. Refused for closed feedback and for feedback already converted."""
     from apps.complaints.services import complaint_create
@@ -341,7 +341,6 @@ def feedback_convert_to_complaint(*, feedback_id: int, actor: User, base_url: st
         customer_name=feedback.customer.name if feedback.customer else "",
         contact=contact,
         product=feedback.product,
-        base_url=base_url,
     )
     feedback.complaint = complaint
     _mark_actioned(

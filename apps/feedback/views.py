@@ -288,9 +288,7 @@ class FeedbackConvertView(FeedbackPostView):
 
     def post(self, request, *args, **kwargs):
         return self.run(
-            lambda: services.feedback_convert_to_complaint(
-                feedback_id=self.feedback.pk, actor=request.user, base_url=request.build_absolute_uri("/")
-            ),
+            lambda: services.feedback_convert_to_complaint(feedback_id=self.feedback.pk, actor=request.user),
             _("%(ref)s converted into a complaint.") % {"ref": self.feedback.reference},
         )
 

@@ -33,6 +33,7 @@ from apps.analytics.services import local_midnight
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.links import absolute_url
 from apps.core.queue import enqueue_on_commit
 from apps.core.sequences import next_reference
 from apps.reviews.models import (
@@ -576,7 +577,7 @@ def report_distribute(*, report: ReviewReport) -> int:
 
     review = report.review
     attach = report.size <= settings.REVIEW_REPORT_ATTACH_MAX_BYTES
-    link = f"{settings.SITE_URL}{report.get_absolute_url()}"
+    link = absolute_url(report.get_absolute_url())
     sent = 0
     for address in review.recipients:
         key = hashlib.sha256(address.lower().encode()).hexdigest()[:24]

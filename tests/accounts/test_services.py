@@ -10,11 +10,13 @@ from apps.core.models import OutboundEmail
 
 
 @pytest.mark.django_db
-def test_create_user_writes_an_audit_entry_without_personal_data(quality_manager, django_capture_on_commit_callbacks):
+def test_create_user_writes_an_audit_entry_without_personal_data(
+    quality_manager, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://qms.example.com"
     with django_capture_on_commit_callbacks() as callbacks:
         user = services.user_create(
             email="New.Person@Example.com", full_name="New Person", role=Role.STAFF, actor=quality_manager,
-            base_url="https://qms.example.com",
         )  # fmt: skip
     assert user.email == "new.person@example.com"
     assert user.role == Role.STAFF
@@ -87,8 +89,6 @@ def test_create_quality_manager_command_goes_through_the_audited_service(capsys)
         "boss@example.com",
         "--full-name",
         "Bo Ss",
-        "--base-url",
-        "https://q.example",
     )
     user = User.objects.get(email="boss@example.com")
     assert user.role == Role.QUALITY_MANAGER

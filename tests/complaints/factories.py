@@ -35,7 +35,6 @@ def make_complaint(*, actor="public", assignee=None, qm=None, status: str = Stat
         "complainant_name": "Clara Customer",
         "complainant_email": "clara@example.org",
         "description": "The delivery arrived broken.",
-        "base_url": "https://qms.example",
     }
     data.update(kwargs)
     complaint = services.complaint_create(actor=actor, **data)

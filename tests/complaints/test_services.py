@@ -16,7 +16,10 @@ from tests.customers.factories import ProductFactory
 Status = Complaint.Status
 
 
-def test_create_assigns_reference_token_clocks_and_queues_acknowledgement(make, django_capture_on_commit_callbacks):
+def test_create_assigns_reference_token_clocks_and_queues_acknowledgement(
+    make, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://qms.example"
     with django_capture_on_commit_callbacks():
         complaint = make()
     assert complaint.reference.startswith("CMP-")

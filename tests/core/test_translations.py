@@ -246,7 +246,6 @@ def test_complaint_acknowledgement_uses_the_complaints_language_not_the_callers(
         complainant_email="clara@example.org",
         description="Die Pumpe ist undicht.",
         language="de",
-        base_url="https://qms.example",
     )
     email = OutboundEmail.objects.get(idempotency_key=f"complaint-ack:{complaint.pk}")
     assert email.subject == f"Wir haben Ihre Reklamation {complaint.reference} erhalten"
@@ -260,7 +259,6 @@ def test_status_e_mail_uses_the_complaints_language_not_the_staff_members(qualit
         complainant_email="clara@example.org",
         description="Die Pumpe ist undicht.",
         language="de",
-        base_url="https://qms.example",
     )
     complaint_services.complaint_transition(
         complaint_id=complaint.pk, to=Complaint.Status.REJECTED, actor=quality_manager, reason="Kein Mangel"

@@ -278,3 +278,11 @@ def test_a_compile_computes_each_kpi_once_per_period(quality_manager, review):
         assert table[key]["current"] == kpis.compute(
             key, start=review.period_start, end=review.period_end + timedelta(days=1)
         )
+
+
+def test_the_distributed_report_links_to_site_url(settings, quality_manager, review):
+    settings.SITE_URL = "http://127.0.0.1:8100"
+    services.review_request_compile(review_id=review.pk, actor=quality_manager, distribute=True)
+    (report,) = run_jobs(review)
+    email = OutboundEmail.objects.order_by("pk").first()
+    assert f"http://127.0.0.1:8100{report.get_absolute_url()}" in email.body

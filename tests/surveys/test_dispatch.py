@@ -901,3 +901,14 @@ def test_the_tick_claims_plans_and_closes(django_capture_on_commit_callbacks):
         dispatch.wave_prepare(wave_id=wave.pk)
         assert dispatch.dispatch_tick()["batches"] == 1
     apply_async.assert_called_once()
+
+
+@pytest.mark.usefixtures("open_window")
+def test_invitation_links_are_on_site_url(settings):
+    settings.SITE_URL = "http://127.0.0.1:8100"
+    wave = _prepared_wave(1)
+    dispatch.wave_send_invitations(wave_id=wave.pk, limit=10)
+    (message,) = mail.outbox
+    links = re.findall(r"https?://[^\s\"'<>]+", message.body + message.alternatives[0][0])
+    assert links
+    assert all(link.startswith("http://127.0.0.1:8100/s/") for link in links), links

@@ -13,6 +13,7 @@ from rest_framework import pagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from apps.core.links import absolute_url
 from apps.core.pagination import CURSOR_PARAM, KeysetPage, keys_for, paginate
 
 
@@ -46,7 +47,7 @@ class CursorPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.base_url = request.build_absolute_uri()
+        self.base_url = absolute_url(request.get_full_path())
         self.page_size = self.get_page_size(request)
         self.page = paginate(
             queryset,

@@ -138,9 +138,7 @@ class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     def convert(self, request, pk=None):
         """Open a complaint from this feedback (once) and mark it actioned."""
         feedback = self.get_object()
-        services.feedback_convert_to_complaint(
-            feedback_id=feedback.pk, actor=request.user, base_url=request.build_absolute_uri("/")
-        )
+        services.feedback_convert_to_complaint(feedback_id=feedback.pk, actor=request.user)
         return self.output(feedback)
 
     @extend_schema(request=RaiseActionInputSerializer, responses={201: RaisedActionSerializer, **CONFLICT})

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
+from apps.core.links import absolute_url
 from apps.core.queue import enqueue_on_commit
 from apps.core.services import email_enqueue, in_language
 from apps.objectives import rules
@@ -95,7 +95,7 @@ def _notify_past_target(objective_id: int, *, today: date) -> bool:
             context={
                 "greeting": _("Hello %(name)s,") % {"name": owner.display_name},
                 "paragraphs": paragraphs,
-                "link": f"{settings.SITE_URL}{objective.get_absolute_url()}",
+                "link": absolute_url(objective.get_absolute_url()),
                 "link_label": objective.reference,
             },
             idempotency_key=f"objective-past-target:{objective.pk}",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
+from apps.core.links import absolute_url
 from apps.core.services import email_enqueue, in_language
 from apps.objectives import rules
 from apps.objectives.models import Measurement, Performance, PerformanceChange, QualityObjective
@@ -110,7 +110,7 @@ def _notify_owner(objective: QualityObjective, change: PerformanceChange, latest
             context={
                 "greeting": _("Hello %(name)s,") % {"name": owner.display_name},
                 "paragraphs": paragraphs,
-                "link": f"{settings.SITE_URL}{objective.get_absolute_url()}",
+                "link": absolute_url(objective.get_absolute_url()),
                 "link_label": objective.reference,
             },
             idempotency_key=f"objective-status:{change.pk}",

@@ -53,6 +53,7 @@ from django.utils.translation import gettext_lazy
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.exceptions import InvalidTransition
+from apps.core.links import absolute_url
 from apps.core.queue import enqueue_on_commit
 from apps.customers.models import Contact, Customer
 from apps.surveys.models import (
@@ -175,7 +176,7 @@ def _public_url(name: str, token: str, fallback: str) -> str:
         path = reverse(name, args=[token])
     except NoReverseMatch:
         path = fallback
-    return f"{settings.SITE_URL}{path}"
+    return absolute_url(path)
 
 
 def answer_url(token: str) -> str:

@@ -10,21 +10,18 @@ from apps.core.exceptions import BusinessRuleViolation
 
 
 class Command(BaseCommand):
-    help = "Create a quality manager; an e-mail with a link to set the password is sent through the outbox."
+    help = (
+        "Create a quality manager; an e-mail with a link (on SITE_URL) to set the password is sent through the outbox."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--email", required=True)
         parser.add_argument("--full-name", required=True)
-        parser.add_argument(
-            "--base-url", required=True, help="Public address of the portal, e.g. https://qms.example.com"
-        )
 
-    def handle(self, *args, email, full_name, base_url, **options):
+    def handle(self, *args, email, full_name, **options):
         try:
             validate_email(email)
-            user = services.user_create(
-                email=email, full_name=full_name, role=Role.QUALITY_MANAGER, actor=None, base_url=base_url.rstrip("/")
-            )
+            user = services.user_create(email=email, full_name=full_name, role=Role.QUALITY_MANAGER, actor=None)
         except (ValidationError, BusinessRuleViolation) as error:
             raise CommandError(" ".join(getattr(error, "messages", [str(error)]))) from error
         self.stdout.write(f"Quality manager #{user.pk} created; invitation e-mail queued.")
