@@ -66,6 +66,10 @@ class EvidencePack(models.Model):
     A row first, the task enqueued after commit and claimed with a conditional UPDATE, so a
     duplicate delivery builds nothing twice; a build whose worker died is re-queued by the
     sweeper. The file lives under MEDIA_ROOT and is deleted after EVIDENCE_PACK_RETENTION_DAYS.
+
+    `request_key` fingerprints what was asked for (clauses, period, customers, products,
+    personal data); one user holds at most one queued, building or ready pack per fingerprint
+    (partial unique constraint), so asking twice returns the pack already asked for.
     """
 
     class Status(models.TextChoices):
@@ -75,6 +79,11 @@ class EvidencePack(models.Model):
         FAILED = "failed", _("Failed")
         EXPIRED = "expired", _("Expired")
 
+    # Still coming or still downloadable: an identical request gets this pack back.
+    LIVE = (Status.QUEUED, Status.BUILDING, Status.READY)
+    # What a worker still has to do: limited per user (EVIDENCE_PACK_MAX_ACTIVE_PER_USER).
+    PENDING = (Status.QUEUED, Status.BUILDING)
+
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     clauses = ArrayField(models.CharField(max_length=20), verbose_name=_("clauses"))
     period_start = models.DateField(_("from"))
@@ -82,6 +91,9 @@ class EvidencePack(models.Model):
     customer_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     product_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     include_personal_data = models.BooleanField(_("personal data included"), default=False)
+    # SHA-256 of the request's parameters (services.pack_request_key). Empty on packs requested
+    # before it existed, which therefore never match a new request.
+    request_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     file_name = models.CharField(max_length=200, blank=True)
@@ -102,7 +114,16 @@ class EvidencePack(models.Model):
             models.CheckConstraint(
                 condition=models.Q(period_end__gte=models.F("period_start")), name="evidence_pack_period_order"
             ),
+            models.UniqueConstraint(
+                fields=["requested_by", "request_key"],
+                condition=models.Q(status__in=["queued", "building", "ready"]) & ~models.Q(request_key=""),
+                name="evidence_one_live_pack_per_request",
+            ),
         ]
+
+    # Not a column: pack_request sets it on the pack it returns when that pack was asked for
+    # before (an identical request), so the page can say so instead of "being built".
+    reused = False
 
     def __str__(self) -> str:
         return f"Evidence pack #{self.pk}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -10,16 +11,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.audit.services import verify_chain
 from apps.core import clauses as clause_registry
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.personal_data import can_see_personal_data
 from apps.core.queue import enqueue_on_commit
 from apps.evidence.models import EvidencePack, IntegrityCheck
 from apps.evidence.packs import PackBuilder
@@ -99,6 +102,93 @@ PACK_MAX_ATTEMPTS = 3
 MAX_PACK_MONTHS = 36
 
 
+def pack_request_key(
+    *,
+    clauses: list[str],
+    period_start: date,
+    period_end: date,
+    customer_ids: list[int],
+    product_ids: list[int],
+    include_personal_data: bool,
+) -> str:
+    """The fingerprint of a request: equal for requests that ask for the same pack."""
+    canonical = json.dumps(
+        {
+            "clauses": clauses,
+            "period": [period_start.isoformat(), period_end.isoformat()],
+            "customers": sorted(set(customer_ids)),
+            "products": sorted(set(product_ids)),
+            "personal_data": include_personal_data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _take_turn(actor) -> None:
+    """One user's pack requests take turns (a transaction-scoped advisory lock), so two sent at
+    once cannot both pass the limits; other users' requests do not wait."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"evidence-pack:{actor.pk}"])
+
+
+def _expire(pack: EvidencePack) -> None:
+    pack_path(pack).unlink(missing_ok=True)
+    EvidencePack.objects.filter(pk=pack.pk).update(status=EvidencePack.Status.EXPIRED, file_name="")
+
+
+def _retire_dead_packs(actor, now) -> None:
+    """Packs of `actor` that look live but never will be again leave the live set: a build whose
+    worker died on its last attempt (the sweeper gives it no further attempt), and a ready pack
+    past its retention that the sweeper has not deleted yet. Otherwise they would be handed back
+    to identical requests, and the dead builds would count against the user's limit for good."""
+    EvidencePack.objects.filter(
+        requested_by=actor,
+        status=EvidencePack.Status.BUILDING,
+        heartbeat_at__lt=now - PACK_STALE_AFTER,
+        attempts__gte=PACK_MAX_ATTEMPTS,
+    ).update(
+        status=EvidencePack.Status.FAILED,
+        error="The worker stopped reporting progress on the last attempt.",
+        finished_at=now,
+    )
+    cutoff = now - timedelta(days=settings.EVIDENCE_PACK_RETENTION_DAYS)
+    for pack in EvidencePack.objects.filter(
+        requested_by=actor, status=EvidencePack.Status.READY, finished_at__lt=cutoff
+    ):
+        _expire(pack)
+
+
+def _check_limits(actor) -> None:
+    """A user may have EVIDENCE_PACK_MAX_ACTIVE_PER_USER packs waiting for a worker and request
+    EVIDENCE_PACK_MAX_PER_HOUR an hour: each build reads a whole period of records, and one
+    account must not keep the workers from everyone else's packs."""
+    mine = EvidencePack.objects.filter(requested_by=actor)
+    limit = settings.EVIDENCE_PACK_MAX_ACTIVE_PER_USER
+    if mine.filter(status__in=EvidencePack.PENDING).count() >= limit:
+        raise BusinessRuleViolation(
+            ngettext(
+                "You may have at most %(limit)s evidence pack being built at a time. "
+                "Request this one when yours is ready.",
+                "You may have at most %(limit)s evidence packs being built at a time. "
+                "Request this one when one of yours is ready.",
+                limit,
+            )
+            % {"limit": limit}
+        )
+    limit = settings.EVIDENCE_PACK_MAX_PER_HOUR
+    if mine.filter(created_at__gte=timezone.now() - timedelta(hours=1)).count() >= limit:
+        raise BusinessRuleViolation(
+            ngettext(
+                "You may request at most %(limit)s evidence pack an hour. Please try again later.",
+                "You may request at most %(limit)s evidence packs an hour. Please try again later.",
+                limit,
+            )
+            % {"limit": limit}
+        )
+
+
 @transaction.atomic
 def pack_request(
     *,
@@ -115,7 +205,11 @@ def pack_request(
     the caller does (`enqueue=False`, the export_evidence command).
 
     A clause-limited auditor may ask only for their clauses; personal data only with the
-    evidence.export_personal_data permission.
+    personal-data permission (apps.core.personal_data.VIEW_PERMISSION). The same request while the user's equal pack is
+    queued, building or ready returns that pack (`reused` set, nothing audited or enqueued);
+    otherwise the per-user limits apply (BusinessRuleViolation). One user's requests take
+    turns on an advisory lock; the partial unique constraint on (requester, request_key)
+    keeps it to one pack even without it.
     """
     from apps.evidence.tasks import build_pack_task
 
@@ -130,17 +224,42 @@ def pack_request(
         raise BusinessRuleViolation(_("The period must end on or after its first day."))
     if (period_end.year - period_start.year) * 12 + period_end.month - period_start.month >= MAX_PACK_MONTHS:
         raise BusinessRuleViolation(_("Choose at most %(months)s months.") % {"months": MAX_PACK_MONTHS})
-    if include_personal_data and not actor.has_perm("evidence.export_personal_data"):
+    if include_personal_data and not can_see_personal_data(actor):
         raise BusinessRuleViolation(_("You may not include personal data in evidence packs."))
-    pack = EvidencePack.objects.create(
-        requested_by=actor,
+    customer_ids = sorted(set(customer_ids or []))
+    product_ids = sorted(set(product_ids or []))
+    key = pack_request_key(
         clauses=chosen,
         period_start=period_start,
         period_end=period_end,
-        customer_ids=sorted(set(customer_ids or [])),
-        product_ids=sorted(set(product_ids or [])),
+        customer_ids=customer_ids,
+        product_ids=product_ids,
         include_personal_data=include_personal_data,
     )
+    _take_turn(actor)
+    _retire_dead_packs(actor, timezone.now())
+    live = EvidencePack.objects.filter(requested_by=actor, request_key=key, status__in=EvidencePack.LIVE)
+    earlier = live.first()
+    if earlier is None:
+        _check_limits(actor)
+        try:
+            with transaction.atomic():
+                pack = EvidencePack.objects.create(
+                    requested_by=actor,
+                    clauses=chosen,
+                    period_start=period_start,
+                    period_end=period_end,
+                    customer_ids=customer_ids,
+                    product_ids=product_ids,
+                    include_personal_data=include_personal_data,
+                    request_key=key,
+                )
+        except IntegrityError:
+            # The same request committed its pack between our look and our insert.
+            earlier = live.get()
+    if earlier is not None:
+        earlier.reused = True
+        return earlier
     audit.record(
         actor=actor,
         action=AuditEntry.Action.EXPORT,
@@ -240,7 +359,6 @@ def sweep_packs(*, now=None, limit: int = 100) -> dict[str, int]:
     expired = 0
     cutoff = now - timedelta(days=settings.EVIDENCE_PACK_RETENTION_DAYS)
     for pack in EvidencePack.objects.filter(status=EvidencePack.Status.READY, finished_at__lt=cutoff)[:limit]:
-        pack_path(pack).unlink(missing_ok=True)
-        EvidencePack.objects.filter(pk=pack.pk).update(status=EvidencePack.Status.EXPIRED, file_name="")
+        _expire(pack)
         expired += 1
     return {"requeued": len(requeued), "expired": expired}

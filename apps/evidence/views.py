@@ -113,7 +113,7 @@ class PackListView(PermissionRequiredMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            services.pack_request(
+            pack = services.pack_request(
                 actor=self.request.user,
                 clauses=data["clauses"],
                 period_start=data["start"],
@@ -125,7 +125,13 @@ class PackListView(PermissionRequiredMixin, FormView):
         except BusinessRuleViolation as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
-        messages.success(self.request, _("The evidence pack is being built; it appears below when ready."))
+        if pack.reused:
+            messages.info(
+                self.request,
+                _("You asked for this evidence pack already: it is pack #%(number)s below.") % {"number": pack.pk},
+            )
+        else:
+            messages.success(self.request, _("The evidence pack is being built; it appears below when ready."))
         return redirect("evidence:pack_list")
 
 

@@ -379,6 +379,11 @@ AUDIT_CHECKPOINT_PATH = env("AUDIT_CHECKPOINT_PATH", f"{MEDIA_ROOT}/audit/checkp
 EVIDENCE_THIN_BELOW = env_int("EVIDENCE_THIN_BELOW", 3)
 # Evidence packs (ZIP files under MEDIA_ROOT/evidence) are deleted this many days after they are built.
 EVIDENCE_PACK_RETENTION_DAYS = env_int("EVIDENCE_PACK_RETENTION_DAYS", 30)
+# One user may have this many evidence packs queued or building at once, and request this many
+# an hour (an identical request returns the pack already asked for and counts for neither): each
+# build reads a whole period of records, and one account must not occupy the workers.
+EVIDENCE_PACK_MAX_ACTIVE_PER_USER = env_int("EVIDENCE_PACK_MAX_ACTIVE_PER_USER", 3)
+EVIDENCE_PACK_MAX_PER_HOUR = env_int("EVIDENCE_PACK_MAX_PER_HOUR", 10)
 # Contacts with no interaction, consent or change for this long are pseudonymised nightly.
 CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 3 * 365)
 

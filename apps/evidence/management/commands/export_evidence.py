@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.accounts.models import User
 from apps.core.exceptions import BusinessRuleViolation
 from apps.evidence import services
+from apps.evidence.models import EvidencePack
 
 
 class Command(BaseCommand):
@@ -43,7 +44,15 @@ class Command(BaseCommand):
             )
         except BusinessRuleViolation as error:
             raise CommandError(str(error)) from error
-        pack = services.pack_build(pack_id=pack.pk)
+        if pack.status != EvidencePack.Status.READY:
+            built = services.pack_build(pack_id=pack.pk)
+            if built is None:
+                # The identical request from the portal is being built by a worker right now.
+                raise CommandError(
+                    f"Evidence pack #{pack.pk}, the same request, is being built by a worker; "
+                    "run this again when it is ready."
+                )
+            pack = built
         shutil.copyfile(services.pack_path(pack), options["out"])
         self.stdout.write(
             self.style.SUCCESS(
