@@ -1,6 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.urls import reverse
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts import capabilities
@@ -8,8 +7,6 @@ from apps.accounts.login import login_identifier
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.core import clauses
-from apps.core.links import absolute_url
-from apps.core.services import email_enqueue
 
 
 class SignInForm(AuthenticationForm):
@@ -78,16 +75,17 @@ class UserUpdateForm(AccessFields):
             del self.fields["capabilities"]
 
 
-class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, delivering through the e-mail outbox (a Celery worker sends it)."""
+class IdentifierEmailField(forms.EmailField):
+    """An address in the sign-in identifier's spelling, validated in it: full-width letters
+    and capitals are the account's address, not an invalid or a different one."""
 
-    def send_mail(
-        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
-    ) -> None:
-        path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": context["uid"], "token": context["token"]})
-        email_enqueue(
-            to=to_email,
-            subject=str(_("Reset your QMS Portal password")),
-            template=email_template_name,
-            context={**context, "link": absolute_url(path)},
-        )
+    def to_python(self, value) -> str:
+        return login_identifier(super().to_python(value))
+
+
+class PasswordResetRequestForm(forms.Form):
+    """The address to send a reset link to. Sending is the view's (through a task), not the form's."""
+
+    email = IdentifierEmailField(
+        label=_("E-mail address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )

@@ -26,6 +26,7 @@ from apps.audit.models import AuditEntry
 from apps.core import clauses
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.links import absolute_url
+from apps.core.queue import enqueue_on_commit
 from apps.core.services import email_enqueue
 
 
@@ -108,19 +109,53 @@ def user_create(
     return user
 
 
-def _queue_invitation(user: User) -> None:
-    path = reverse(
-        "accounts:password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
+def user_request_password_reset(*, email: str, deliver: bool = True) -> None:
+    """Have a reset link e-mailed to the active account with this address, if there is one.
+
+    The request's work is the same whether or not the account exists, and whether or not the
+    address was over its limit (`deliver=False`): one indexed query, one task queued after
+    commit, with the account's id or None. The token, the rendering and the outbox row are the
+    task's (`user_send_password_reset`), after the response, so neither the page nor its timing
+    tells whether an address has an account.
+    """
+    from apps.accounts.tasks import send_password_reset_task
+
+    user_id = User.objects.filter(email=login_identifier(email), is_active=True).values_list("pk", flat=True).first()
+    # The key makes a redelivered task message queue one e-mail; it names no one.
+    enqueue_on_commit(send_password_reset_task, user_id if deliver else None, secrets.token_hex(16))
+
+
+@transaction.atomic
+def user_send_password_reset(*, user_id: int, request_key: str) -> None:
+    """Queue the reset e-mail of one request (the outbox sends it), once per `request_key`.
+    Nothing for an account that was deactivated since, or has no password to reset (as
+    Django's reset form: an invited user's link is the invitation)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    email_enqueue(
+        to=user.email,
+        subject=_("Reset your QMS Portal password"),
+        template="emails/password_reset.txt",
+        context={"link": _set_password_link(user)},
+        idempotency_key=f"password-reset:{request_key}",
     )
+
+
+def _set_password_link(user: User) -> str:
+    """The link to choose a new password: valid until it is used, the password changes or
+    PASSWORD_RESET_TIMEOUT passes (Django's token)."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return absolute_url(reverse("accounts:password_reset_confirm", kwargs={"uidb64": uidb64, "token": token}))
+
+
+def _queue_invitation(user: User) -> None:
     email_enqueue(
         to=user.email,
         subject=_("Your QMS Portal account"),
         template="emails/account_invitation.txt",
-        context={"full_name": user.full_name, "link": absolute_url(path)},
+        context={"full_name": user.full_name, "link": _set_password_link(user)},
     )
 
 

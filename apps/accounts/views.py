@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -11,11 +12,13 @@ from django.views import View
 from django.views.generic import FormView, ListView
 
 from apps.accounts import services
-from apps.accounts.forms import OutboxPasswordResetForm, SignInForm, UserCreateForm, UserUpdateForm
+from apps.accounts.forms import PasswordResetRequestForm, SignInForm, UserCreateForm, UserUpdateForm
 from apps.accounts.models import ApiToken, User
 from apps.audit.models import AuditEntry
 from apps.audit.selectors import history_for
+from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.public import rate_limited, too_many_requests
 
 
 class LoginView(auth_views.LoginView):
@@ -52,9 +55,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    form_class = OutboxPasswordResetForm
-    email_template_name = "emails/password_reset.txt"
+    """Asks for a reset link. Limited per client address and per address asked for (in the
+    sign-in identifier's spelling, so capitals or full-width letters share one limit).
+
+    Over the client's limit: a 429 page, the same for every address, so it tells nothing about
+    accounts, and a person behind it learns to wait rather than for an e-mail. Over the
+    address's limit: the usual "if an account exists, we sent a link" page and no e-mail, so
+    whoever floods one mailbox from many clients learns nothing from it either.
+    """
+
+    form_class = PasswordResetRequestForm
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        request, window = self.request, settings.PASSWORD_RESET_RATE_WINDOW_SECONDS
+        limit = settings.PASSWORD_RESET_RATE_LIMIT_PER_CLIENT
+        if rate_limited(request, scope="password-reset:client", limit=limit, window_seconds=window):
+            return too_many_requests(request)
+        email = form.cleaned_data["email"]
+        over = rate_limited(
+            request,
+            scope="password-reset:address",
+            key=blind_index(email),
+            limit=settings.PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS,
+            window_seconds=window,
+        )
+        services.user_request_password_reset(email=email, deliver=not over)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -40,17 +40,20 @@ class HoneypotFormMixin(forms.Form):
         return ""
 
 
-def rate_limited(request, *, scope: str, limit: int, window_seconds: int) -> bool:
+def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: str | None = None) -> bool:
     """Count one submission for the client address; True when it exceeds `limit` per window.
+    With `key`, count for that instead (an account, say): a keyed hash, never personal data in
+    clear, since the counter sits in Redis under its key.
 
     A fixed window in the shared Redis, so all web processes count together: one round trip
     (create the counter with its expiry unless it exists, then increment, in one MULTI) on
     every public form's hot path, where the cache API's add-then-incr took three.
     """
-    key = cache.make_key(f"ratelimit:{scope}:{client_key(request)}")  # the cache's prefix: cleared with it
+    # The cache's prefix: cleared with it.
+    counter = cache.make_key(f"ratelimit:{scope}:{key or client_key(request)}")
     pipeline = redis_client().pipeline(transaction=True)
-    pipeline.set(key, 0, ex=window_seconds, nx=True)
-    pipeline.incr(key)
+    pipeline.set(counter, 0, ex=window_seconds, nx=True)
+    pipeline.incr(counter)
     _created, count = pipeline.execute()
     return count > limit
 

@@ -439,6 +439,12 @@ FEEDBACK_PUBLIC_RATE_WINDOW_SECONDS = env_int("FEEDBACK_PUBLIC_RATE_WINDOW_SECON
 # Public complaint form and tracking page, likewise.
 COMPLAINT_PUBLIC_RATE_LIMIT = env_int("COMPLAINT_PUBLIC_RATE_LIMIT", 5)
 COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS = env_int("COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS", 600)
+# Password reset: at most this many reset e-mails per address, and requests per client address,
+# per window. Over the address's limit the page looks the same and nothing is sent (a mailbox is
+# not flooded from rotating clients); over the client's, the client is asked to wait.
+PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_RATE_LIMIT_PER_ADDRESS", 3)
+PASSWORD_RESET_RATE_LIMIT_PER_CLIENT = env_int("PASSWORD_RESET_RATE_LIMIT_PER_CLIENT", 10)
+PASSWORD_RESET_RATE_WINDOW_SECONDS = env_int("PASSWORD_RESET_RATE_WINDOW_SECONDS", 3600)
 
 # REST API ----------------------------------------------------------------------
 

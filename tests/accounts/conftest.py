@@ -1,0 +1,1 @@
+from tests.accounts.resets import reset_queue  # noqa: F401
