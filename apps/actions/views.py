@@ -8,6 +8,8 @@ object rule (`CorrectiveAction.can_be_changed_by`); marking a plan item done app
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -46,6 +48,22 @@ def _is_manager(user) -> bool:
     return bool(user.is_superuser or user.has_role("quality_manager"))
 
 
+def hide_source_in_history(history: list, described: sources.SourceView) -> list:
+    """The action's history with the source's label and id, recorded when it was raised,
+    replaced by the neutral description (copies; the audit entries are not changed)."""
+    hidden = []
+    for entry in history:
+        changes = entry.changes or {}
+        if "source" in changes or "source_label" in changes:
+            entry = copy.copy(entry)
+            entry.changes = {
+                **changes,
+                **{field: [None, described.label] for field in ("source", "source_label") if field in changes},
+            }
+        hidden.append(entry)
+    return hidden
+
+
 class ActionListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """All corrective actions: filter by status, owner, overdue; search; 25 a page."""
 
@@ -57,6 +75,13 @@ class ActionListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView)
 
     def get_queryset(self):
         return selectors.action_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        described = sources.describe_many(context["object_list"], self.request.user)
+        for action in context["object_list"]:
+            action.source_view = described[action.pk]
+        return context
 
 
 class ActionCreateView(PermissionRequiredMixin, FormView):
@@ -126,7 +151,13 @@ class ActionDetailView(PermissionRequiredMixin, ActionMixin, TemplateView):
                 and item.can_be_completed_by(user)
             )
             item.overdue = item.is_overdue(today) and item.round == action.round and action.is_planning
-        source = action.source if action.source_content_type_id else None
+        described = sources.describe(action, user)
+        # A source the user may not see is named by its kind only: no link, no effectiveness
+        # figures (they name its category and product), no label in the history.
+        source = action.source if described is not None and described.visible else None
+        history = history_for(action)
+        if described is not None and not described.visible:
+            history = hide_source_in_history(history, described)
         return {
             **super().get_context_data(**kwargs),
             "action": action,
@@ -140,9 +171,10 @@ class ActionDetailView(PermissionRequiredMixin, ActionMixin, TemplateView):
             and user.pk == action.owner_id,
             "verify_not_yet": action.effectiveness_check_date is not None and today < action.effectiveness_check_date,
             "source": source,
+            "source_view": described,
             "source_url": sources.source_url(source),
             "effectiveness": sources.effectiveness_for(action) if source is not None else None,
-            "history": history_for(action),
+            "history": history,
             "implement_form": ImplementForm(initial={"effectiveness_check_date": action.effectiveness_check_date}),
             "plan_item_form": PlanItemForm(initial={"owner": action.owner_id}, auto_id="id_item_%s"),
             "verify_form": VerifyForm(auto_id="id_verify_%s"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from apps.actions import sources
 from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMethod
 from apps.actions.selectors import owner_candidates
 
@@ -21,7 +23,10 @@ class ActionUserRefSerializer(serializers.Serializer):
 @extend_schema_serializer(component_name="ActionSourceRef")
 class ActionSourceSerializer(serializers.Serializer):
     type = serializers.CharField(read_only=True, help_text=_("app_label.model of the record that raised the action."))
-    id = serializers.CharField(read_only=True)
+    visible = serializers.BooleanField(
+        read_only=True, help_text=_("Whether you may see the source; if not, id is null and label names only its kind.")
+    )
+    id = serializers.CharField(read_only=True, allow_null=True)
     label = serializers.CharField(read_only=True)
 
 
@@ -35,6 +40,17 @@ class ActionPlanItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CorrectiveActionListSerializer(serializers.ListSerializer):
+    """Works out which sources the caller may see for the whole page at once (one query per
+    kind of source at most), instead of once per action."""
+
+    def to_representation(self, data):
+        actions = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        request = self.context.get("request")
+        self.context["source_views"] = sources.describe_many(actions, getattr(request, "user", None))
+        return super().to_representation(actions)
+
+
 class CorrectiveActionSerializer(serializers.ModelSerializer):
     owner = ActionUserRefSerializer(read_only=True)
     verifier = ActionUserRefSerializer(read_only=True, allow_null=True)
@@ -45,6 +61,7 @@ class CorrectiveActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CorrectiveAction
+        list_serializer_class = CorrectiveActionListSerializer
         fields = [
             "id",
             "reference",
@@ -69,14 +86,13 @@ class CorrectiveActionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ActionSourceSerializer(allow_null=True))
     def get_source(self, action: CorrectiveAction) -> dict | None:
-        if action.source_content_type_id is None:
+        """The source as the caller may see it: staff see every action but only their complaints."""
+        views = self.context.get("source_views") or {}
+        request = self.context.get("request")
+        described = views[action.pk] if action.pk in views else sources.describe(action, getattr(request, "user", None))
+        if described is None:
             return None
-        content_type = action.source_content_type
-        return {
-            "type": f"{content_type.app_label}.{content_type.model}",
-            "id": action.source_object_id,
-            "label": action.source_label,
-        }
+        return {"type": described.type, "visible": described.visible, "id": described.id, "label": described.label}
 
 
 # Input ------------------------------------------------------------------------------
