@@ -12,6 +12,8 @@ WEB_ACCESS_LOG (a path, `-` for stdout, empty for none when a proxy in front log
 
 import os
 
+from apps.core.log_filters import RedactingGunicornLogger
+
 bind = os.environ.get("WEB_BIND", "0.0.0.0:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
@@ -21,4 +23,6 @@ keepalive = 5
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - only heartbeat files
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
+# The access log's request lines hold tracking, survey and reset paths: masked as in our own logs.
+logger_class = RedactingGunicornLogger
 control_socket_disable = True

@@ -62,6 +62,14 @@ def children_env(environ: Mapping[str, str], *, settings: str, host: str, port: 
     return env
 
 
+def mail_destination(env: Mapping[str, str]) -> str:
+    """Where the children's e-mails go, for the banner: the development settings write them as
+    files under var/mail (qms_portal/settings/local.py) unless EMAIL_BACKEND names another."""
+    if env.get("EMAIL_BACKEND") or env.get("DJANGO_SETTINGS_MODULE") != "qms_portal.settings.local":
+        return f"sent by {env.get('EMAIL_BACKEND') or 'the configured EMAIL_BACKEND'}"
+    return f"written as files to {embedded.VAR_DIR / 'mail'}"
+
+
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     # A process group of its own, so that a worker's pool processes can be stopped with it even
     # when the worker itself died without stopping them.
@@ -118,7 +126,8 @@ def run() -> int:
             running[name] = _spawn(command, env)
         print(
             f"\nQMS Portal: http://{host}:{port}/  (web, Celery worker and beat running; Ctrl-C stops all)\n"
-            f"Demo logins, password demo-pass-2026: {', '.join(DEMO_LOGINS)}\n",
+            f"Demo logins, password demo-pass-2026: {', '.join(DEMO_LOGINS)}\n"
+            f"E-mails are {mail_destination(env)}; links in them point at {env['SITE_URL']}\n",
             flush=True,
         )
         restarts: deque[float] = deque(maxlen=RESTART_LIMIT)

@@ -13,11 +13,14 @@ os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-used-in-product
 os.environ.setdefault("DEBUG", "1")
 
 from .base import *  # noqa: E402, F403
-from .base import env, env_list  # noqa: E402
+from .base import VAR_DIR, env, env_list  # noqa: E402
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-# Development prints e-mails to the console unless an SMTP server is configured.
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development writes each e-mail to a file under var/mail (named in `make run`'s banner) unless
+# another backend is configured: the console backend printed whole messages, private links and
+# base64 PDFs included, into the log stream.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEMO_DATA_ALLOWED = True
 # No manifest in development: static files come straight from the app folders, DEBUG on or off.
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

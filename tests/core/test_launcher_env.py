@@ -3,7 +3,7 @@ tests/core/test_launcher.py)."""
 
 import pytest
 
-from qms_portal.launcher import children_env
+from qms_portal.launcher import children_env, mail_destination
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,12 @@ def test_a_site_url_set_by_the_user_is_kept():
     environ = {"SITE_URL": "https://qms.example.com"}
     env = children_env(environ, settings="qms_portal.settings.local", host="127.0.0.1", port="8100")
     assert env["SITE_URL"] == "https://qms.example.com"
+
+
+def test_the_banner_says_where_development_e_mails_go():
+    from qms_portal.embedded import VAR_DIR
+
+    local = children_env({}, settings="qms_portal.settings.local", host="127.0.0.1", port="8100")
+    assert mail_destination(local) == f"written as files to {VAR_DIR / 'mail'}"
+    smtp = {**local, "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
+    assert mail_destination(smtp) == "sent by django.core.mail.backends.smtp.EmailBackend"

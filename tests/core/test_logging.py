@@ -1,6 +1,9 @@
 import io
 import json
 import logging
+import os
+from datetime import timedelta
+from types import SimpleNamespace
 
 from apps.core.log_filters import RedactPersonalData, redact
 
@@ -30,3 +33,134 @@ def test_log_lines_are_json_without_personal_data():
     assert line["message"] == "sending to [email]"
     assert line["recipient"] == "[email]"
     assert line["email_id"] == 7
+
+
+# Secrets in URL paths (#22 §9): tracking, survey, reset and invitation links, API tokens --------
+
+TOKEN = "Zq9xT3-secretTOKENvalue_4kLm8nP2rS5uV7wY0aBcDeF"
+
+
+def _secret_routes(resolver=None, prefix=""):
+    """(name, route) of every URL pattern with a token-like parameter, walked from the URLconf."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _secret_routes(entry, route)
+        elif isinstance(entry, URLPattern) and {"token", "uidb64"} & set(entry.pattern.converters):
+            yield entry.name, route
+
+
+def _fill(route: str) -> str:
+    import re
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", TOKEN, route)
+
+
+def test_every_route_with_a_token_in_its_path_is_masked():
+    routes = list(_secret_routes())
+    # The walk itself finds the known ones: tracking, the three survey pages, reset/invitation.
+    assert {name for name, _route in routes} >= {"track", "answer", "thanks", "opt_out", "password_reset_confirm"}
+    for _name, route in routes:
+        path = _fill(route)
+        assert TOKEN not in redact(f"GET {path} HTTP/1.1"), route
+        assert TOKEN not in redact(f"link: https://qms.example.com{path}?lang=de"), route
+
+
+def test_a_new_token_route_is_masked_without_touching_the_filter(settings):
+    settings.ROOT_URLCONF = "tests.core.token_urls"
+    assert redact(f"GET /invitations/{TOKEN}/accept/ HTTP/1.1") == "GET /invitations/[redacted]/accept/ HTTP/1.1"
+
+
+def test_paths_without_secrets_stay_readable():
+    assert redact("GET /complaints/42/ HTTP/1.1") == "GET /complaints/42/ HTTP/1.1"
+    assert redact("GET /s/") == "GET /s/"
+
+
+def test_api_token_secrets_are_masked_and_their_public_prefix_kept():
+    secret = "qms_1a2b3c4d_" + TOKEN
+    assert redact(f"Authorization: Bearer {secret}") == "Authorization: [redacted]"
+    assert redact(f"client sent {secret} twice") == "client sent qms_1a2b3c4d_[redacted] twice"
+
+
+def _emit(logger_name: str, *args, **kwargs) -> dict:
+    from pythonjsonlogger.json import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactPersonalData())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info(*args, **kwargs)
+    finally:
+        logger.removeHandler(handler)
+    return json.loads(stream.getvalue().strip())
+
+
+def test_access_log_lines_and_extra_fields_carry_no_secret_path():
+    from django.test import RequestFactory
+
+    path = f"/complaints/track/{TOKEN}/"
+    # As Django's runserver ("django.server") and django.request log: the request line as an
+    # argument, the request object and other details as extra fields.
+    line = _emit(
+        "django.server",
+        '"%s" %s %s',
+        f"GET {path} HTTP/1.1",
+        200,
+        1234,
+        extra={
+            "request": RequestFactory().get(path),
+            "path": path,
+            "links": {"track": f"https://qms.example.com{path}", "ids": [1, f"/s/{TOKEN}/"]},
+            "status_code": 200,
+        },
+    )
+    assert TOKEN not in json.dumps(line)
+    assert line["message"] == '"GET /complaints/track/[redacted]/ HTTP/1.1" 200 1234'
+    assert line["status_code"] == 200
+
+
+def test_gunicorn_access_log_is_masked():
+    from gunicorn.config import Config
+
+    from qms_portal.gunicorn import logger_class
+
+    config = Config()
+    config.set("accesslog", "-")
+    gunicorn_logger = logger_class(config)
+    stream = io.StringIO()
+    for handler in gunicorn_logger.access_log.handlers:
+        handler.setStream(stream)
+    path = f"/s/{TOKEN}/"
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": path, "PATH_INFO": path, "QUERY_STRING": "",
+               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.5"}  # fmt: skip
+    request = SimpleNamespace(headers=[], method="GET", uri=path, path=path, query="", version=(1, 1))
+    response = SimpleNamespace(status="200 OK", response_length=10, sent=10, headers=[])
+    gunicorn_logger.access(response, request, environ, timedelta(milliseconds=5))
+    assert "GET /s/[redacted]/ HTTP/1.1" in stream.getvalue()
+    assert TOKEN not in stream.getvalue()
+
+
+def test_development_e_mails_go_to_files_under_var():
+    import subprocess
+    import sys
+
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND); print(s.EMAIL_FILE_PATH)"
+    environment = {key: value for key, value in os.environ.items() if key != "EMAIL_BACKEND"}
+    output = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**environment, "DJANGO_SETTINGS_MODULE": "qms_portal.settings.local"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    from qms_portal.env import VAR_DIR
+
+    assert output == ["django.core.mail.backends.filebased.EmailBackend", str(VAR_DIR / "mail")]
