@@ -6,7 +6,7 @@ from apps.accounts import capabilities
 from apps.accounts.login import login_identifier
 from apps.accounts.models import User
 from apps.accounts.roles import Role
-from apps.core import clauses
+from apps.core import clauses, dates
 
 
 class SignInForm(AuthenticationForm):
@@ -19,7 +19,7 @@ class SignInForm(AuthenticationForm):
 class AccessFields(forms.Form):
     """When an account ends and which clauses an (external) auditor may see."""
 
-    access_until = forms.DateField(
+    access_until = dates.DateField(
         label=_("Access until (inclusive)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),

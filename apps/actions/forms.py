@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.actions.models import CorrectiveAction
 from apps.actions.selectors import owner_candidates
+from apps.core import dates
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -28,7 +29,9 @@ class ActionEditForm(forms.Form):
     root_cause_method = _model_field("root_cause_method")
     root_cause = _model_field("root_cause", widget=forms.Textarea(attrs={"rows": 4}))
     owner = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Owner"))
-    effectiveness_check_date = _model_field("effectiveness_check_date", widget=DATE_WIDGET)
+    effectiveness_check_date = _model_field(
+        "effectiveness_check_date", form_class=dates.DateField, widget=DATE_WIDGET
+    )
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,
@@ -57,7 +60,7 @@ class ActionEditForm(forms.Form):
 class PlanItemForm(forms.Form):
     description = forms.CharField(label=_("What will be done"), widget=forms.Textarea(attrs={"rows": 2}))
     owner = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Owner"))
-    due_date = forms.DateField(label=_("Due date"), widget=DATE_WIDGET)
+    due_date = dates.DateField(label=_("Due date"), widget=DATE_WIDGET)
 
 
 class ReasonForm(forms.Form):
@@ -73,7 +76,7 @@ class ReopenForm(forms.Form):
 
 
 class ImplementForm(forms.Form):
-    effectiveness_check_date = forms.DateField(
+    effectiveness_check_date = dates.DateField(
         label=_("Effectiveness check date"),
         required=False,
         widget=DATE_WIDGET,

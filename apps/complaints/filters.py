@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.complaints.models import Channel, Complaint, ComplaintCategory, Severity
+from apps.core import filters
 from apps.customers.models import Product
 
 Status = Complaint.Status
@@ -26,7 +27,7 @@ def local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-class LocalDayFilter(django_filters.DateFilter):
+class LocalDayFilter(filters.DateFilter):
     """A local date bound on a timestamp column, as a range on the column itself so the
     index on it stays usable (`received_at >= local midnight`, inclusive both ends)."""
 

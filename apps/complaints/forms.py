@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
+from apps.core import dates
 from apps.core.pdf_scan import scan_pdf
 from apps.core.public import HoneypotFormMixin, SubmissionKeyMixin
 from apps.customers.models import Customer, Product
@@ -220,7 +221,7 @@ class AssessmentForm(forms.Form):
     root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     resolution = forms.CharField(label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     dispute_body = forms.CharField(label=_("External dispute resolution body (ISO 10003)"), required=False)
-    dispute_date = forms.DateField(
+    dispute_date = dates.DateField(
         label=_("Referred on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     dispute_outcome = forms.CharField(

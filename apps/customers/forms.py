@@ -5,6 +5,7 @@ from django.core.validators import FileExtensionValidator, RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import dates
 from apps.customers.models import Contact, Customer, Interaction, Product
 from apps.customers.selectors import assignable_users
 from apps.customers.services import CUSTOMER_FIELDS, PRODUCT_FIELDS
@@ -138,7 +139,7 @@ class ContactEraseForm(forms.Form):
 
 
 class InteractionForm(forms.Form):
-    occurred_at = forms.DateTimeField(
+    occurred_at = dates.DateTimeField(
         label=_("Date and time"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
@@ -166,7 +167,7 @@ class InteractionForm(forms.Form):
 class FollowUpForm(forms.Form):
     description = forms.CharField(label=_("Follow-up action"), max_length=300)
     owner = OwnerChoiceField(label=_("Owner"), queryset=assignable_users())
-    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = dates.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 MAX_FOLLOW_UPS = 3

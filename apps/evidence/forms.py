@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core import clauses
+from apps.core import clauses, dates
 from apps.customers.models import Customer, Product
 
 MAX_MONTHS = 36
@@ -18,8 +18,8 @@ def default_period(today: date | None = None) -> tuple[date, date]:
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = dates.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = dates.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import filters
 from apps.customers.models import Product
 from apps.feedback.models import Feedback, FeedbackCategory, FeedbackChannel, Sentiment
 from apps.feedback.selectors import owner_candidates
@@ -27,10 +28,10 @@ class FeedbackFilter(django_filters.FilterSet):
     segment = django_filters.CharFilter(
         field_name="customer__segment", lookup_expr="exact", label=_("Customer segment")
     )
-    received_from = django_filters.DateFilter(
+    received_from = filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("Received from"), widget=DATE
     )
-    received_to = django_filters.DateFilter(
+    received_to = filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label=_("Received until"), widget=DATE
     )
 

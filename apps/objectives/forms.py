@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.actions.selectors import owner_candidates
 from apps.complaints.models import ComplaintCategory
+from apps.core import dates
 from apps.customers.models import Product
 from apps.objectives import kpi_catalogue
 from apps.objectives.models import QualityObjective
@@ -46,9 +47,9 @@ class ObjectiveForm(forms.Form):
     )
     filter_channel = forms.ChoiceField(label=_("Channel filter"), required=False)
     baseline_value = _model_field("baseline_value")
-    baseline_date = _model_field("baseline_date", widget=DATE_WIDGET)
+    baseline_date = _model_field("baseline_date", form_class=dates.DateField, widget=DATE_WIDGET)
     target_value = _model_field("target_value")
-    target_date = _model_field("target_date", widget=DATE_WIDGET)
+    target_date = _model_field("target_date", form_class=dates.DateField, widget=DATE_WIDGET)
     direction = forms.ChoiceField(label=_("Direction"), choices=DIRECTION_CHOICES, widget=forms.RadioSelect)
     unit = _model_field("unit")
     period = _model_field("period")
@@ -168,7 +169,7 @@ class ObjectiveForm(forms.Form):
 
 
 class MeasurementForm(forms.Form):
-    period_start = forms.DateField(
+    period_start = dates.DateField(
         label=_("Period"), widget=DATE_WIDGET, help_text=_("Any day of the period; the whole period is recorded.")
     )
     value = forms.DecimalField(

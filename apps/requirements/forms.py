@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+from apps.core import dates
 from apps.customers.models import Customer, Product
 from apps.requirements.filters import GENERAL_LABEL
 from apps.requirements.models import CustomerRequirement, RequirementReview
@@ -30,7 +31,9 @@ class RequirementEditForm(forms.Form):
     source_reference = _model_field("source_reference")
     priority = _model_field("priority")
     owner = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Owner"))
-    target_date = _model_field("target_date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    target_date = _model_field(
+        "target_date", form_class=dates.DateField, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.actions.selectors import owner_candidates
+from apps.core import dates
 from apps.reviews.models import DecisionKind, ManagementReview, ReviewSchedule
 from apps.reviews.services import SCHEDULE_FIELDS
 
@@ -17,9 +18,9 @@ class ReviewForm(forms.Form):
     """The facts of a review; on an existing review before the meeting also the 9.3.2 texts."""
 
     title = _review_field("title")
-    period_start = _review_field("period_start", widget=DATE_WIDGET)
-    period_end = _review_field("period_end", widget=DATE_WIDGET)
-    meeting_date = _review_field("meeting_date", widget=DATE_WIDGET)
+    period_start = _review_field("period_start", form_class=dates.DateField, widget=DATE_WIDGET)
+    period_end = _review_field("period_end", form_class=dates.DateField, widget=DATE_WIDGET)
+    meeting_date = _review_field("meeting_date", form_class=dates.DateField, widget=DATE_WIDGET)
     chair = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Chair"))
     attendees = _review_field("attendees", widget=forms.Textarea(attrs={"rows": 3}))
     distribution = _review_field("distribution", widget=ADDRESSES_WIDGET)
@@ -46,7 +47,7 @@ class ReviewForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    held_on = forms.DateField(label=_("Held on"), widget=DATE_WIDGET)
+    held_on = dates.DateField(label=_("Held on"), widget=DATE_WIDGET)
     attendees = forms.CharField(label=_("Attendees"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     minutes = forms.CharField(
         label=_("Minutes"), required=False, max_length=50000, widget=forms.Textarea(attrs={"rows": 4})
@@ -65,7 +66,7 @@ class DecisionForm(forms.Form):
         help_text=_("Leave empty for a decision without an action."),
     )
     action_owner = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Action owner"), required=False)
-    action_due = forms.DateField(label=_("Action due"), required=False, widget=DATE_WIDGET)
+    action_due = dates.DateField(label=_("Action due"), required=False, widget=DATE_WIDGET)
 
 
 class ScheduleForm(forms.ModelForm):
@@ -80,3 +81,4 @@ class ScheduleForm(forms.ModelForm):
             "distribution": ADDRESSES_WIDGET,
         }
         help_texts = {"next_period_start": _("The first day of a month.")}
+        field_classes = {"next_period_start": dates.DateField}

@@ -14,6 +14,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
+from apps.core import dates
 from apps.customers.models import Contact, Product
 from apps.customers.selectors import customer_segments
 from apps.surveys.models import MANAGE_PERMISSION, Campaign, QuestionKind, TemplateVersion
@@ -208,7 +209,7 @@ class CampaignForm(forms.Form):
         ),
     )
     recurrence = forms.ChoiceField(label=_("Repeats"), choices=Campaign.Recurrence.choices)
-    next_run_at = forms.DateTimeField(
+    next_run_at = dates.DateTimeField(
         label=_("Next send"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from apps.core import tabular
+from apps.core import dates, tabular
 from apps.customers.models import Product
 from apps.customers.selectors import customer_segments
 from apps.surveys.models import EXPORT_PERMISSION, VIEW_PERMISSION, Campaign, Wave
@@ -34,8 +34,8 @@ class ResultsFilterForm(forms.Form):
     wave = forms.ModelChoiceField(queryset=Wave.objects.none(), required=False, empty_label=ALL, label=_("Wave"))
     # A period, not "answered from": the scores count answers submitted in it, the response rate
     # invitations sent in it (the figures card says so when a period is chosen).
-    date_from = forms.DateField(required=False, widget=DATE, label=_("Period from"))
-    date_to = forms.DateField(required=False, widget=DATE, label=_("Period until"))
+    date_from = dates.DateField(required=False, widget=DATE, label=_("Period from"))
+    date_to = dates.DateField(required=False, widget=DATE, label=_("Period until"))
     segment = forms.ChoiceField(required=False, label=_("Segment"))
     product = forms.ModelChoiceField(
         queryset=Product.objects.order_by("name", "id"), required=False, empty_label=ALL, label=_("Product")

@@ -147,3 +147,16 @@ def test_list_queries_do_not_grow(api_clients, quality_manager, django_assert_ma
         )
     with django_assert_max_num_queries(6):
         assert len(api_clients["auditor"].get(API).json()["results"]) == reviews
+
+
+@pytest.mark.parametrize("day", ["9999-12-01", "0001-01-01"])
+def test_a_schedule_outside_the_calendar_is_refused_with_the_field_error(api_clients, quality_manager, day):
+    # Year 9999 was a 500: the first period's end was computed in year 10000 (#22 §9).
+    response = api_clients["quality_manager"].post(
+        "/api/v1/review-schedules/",
+        {"name": "Q", "interval": 3, "chair": quality_manager.pk, "next_period_start": day},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "1900-01-01" in response.json()["error"]["fields"]["next_period_start"][0]
+    assert not ReviewSchedule.objects.exists()

@@ -207,3 +207,23 @@ def test_list_and_detail_run_a_bounded_number_of_queries(
     with django_assert_max_num_queries(16):
         assert clients["auditor"].get(f"/reviews/{review.pk}/").status_code == 200
     assert ReviewReport.objects.count() == 0
+
+
+@pytest.mark.parametrize("day", ["9999-12-01", "0001-01-01"])
+def test_a_schedule_outside_the_calendar_is_a_form_error(clients, quality_manager, day):
+    response = clients["quality_manager"].post(
+        "/reviews/schedules/new/",
+        {
+            "name": "Quarterly",
+            "active": "on",
+            "interval": 3,
+            "next_period_start": day,
+            "meeting_week": 1,
+            "meeting_weekday": 0,
+            "lead_days": 7,
+            "chair": quality_manager.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "1900-01-01" in response.context["form"].errors["next_period_start"][0]
+    assert not ReviewSchedule.objects.exists()

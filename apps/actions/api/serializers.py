@@ -10,6 +10,7 @@ from rest_framework import serializers
 from apps.actions import sources
 from apps.actions.models import ActionPlanItem, CorrectiveAction, RootCauseMethod
 from apps.actions.selectors import owner_candidates
+from apps.core.api import fields as bounded
 
 # Output ---------------------------------------------------------------------------
 
@@ -116,7 +117,7 @@ class ActionUpdateInputSerializer(serializers.Serializer):
     root_cause_method = serializers.ChoiceField(choices=RootCauseMethod.choices, required=False, allow_blank=True)
     root_cause = serializers.CharField(required=False, allow_blank=True)
     owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates(), required=False)
-    effectiveness_check_date = serializers.DateField(required=False, allow_null=True)
+    effectiveness_check_date = bounded.DateField(required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
@@ -129,7 +130,7 @@ class ActionReopenInputSerializer(serializers.Serializer):
 
 
 class ActionImplementInputSerializer(serializers.Serializer):
-    effectiveness_check_date = serializers.DateField(required=False, allow_null=True, default=None)
+    effectiveness_check_date = bounded.DateField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
 
 
@@ -141,4 +142,4 @@ class ActionVerifyInputSerializer(serializers.Serializer):
 class PlanItemInputSerializer(serializers.Serializer):
     description = serializers.CharField()
     owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates())
-    due_date = serializers.DateField()
+    due_date = bounded.DateField()

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
+from apps.core.api import fields as bounded
 from apps.customers.models import Product
 
 
@@ -95,7 +96,7 @@ class AssessmentInputSerializer(serializers.Serializer):
     root_cause = serializers.CharField(required=False, allow_blank=True)
     resolution = serializers.CharField(required=False, allow_blank=True)
     dispute_body = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    dispute_date = serializers.DateField(required=False, allow_null=True)
+    dispute_date = bounded.DateField(required=False, allow_null=True)
     dispute_outcome = serializers.CharField(required=False, allow_blank=True)
     reason = serializers.CharField(required=False, allow_blank=True)
 

@@ -8,6 +8,7 @@ from django_countries import countries
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from apps.core.api import fields as bounded
 from apps.customers.forms import MAX_FOLLOW_UPS, language_validator, phone_validator
 from apps.customers.models import Contact, Customer, FollowUpAction, Interaction, Product
 from apps.customers.selectors import assignable_users
@@ -206,13 +207,13 @@ class ProductInputSerializer(serializers.Serializer):
 class FollowUpInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300)
     owner = serializers.PrimaryKeyRelatedField(queryset=assignable_users())
-    due_date = serializers.DateField()
+    due_date = bounded.DateField()
 
 
 @extend_schema_serializer(component_name="Interaction")
 class InteractionInputSerializer(serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
-    occurred_at = serializers.DateTimeField()
+    occurred_at = bounded.DateTimeField()
     channel = serializers.ChoiceField(choices=Interaction.Channel.choices)
     summary = serializers.CharField(max_length=5000)
     contacts = serializers.PrimaryKeyRelatedField(

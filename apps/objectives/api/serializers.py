@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from apps.actions.selectors import owner_candidates
 from apps.complaints.models import ComplaintCategory
+from apps.core.api import fields as bounded
 from apps.customers.models import Product
 from apps.objectives import kpi_catalogue
 from apps.objectives.models import (
@@ -115,9 +116,9 @@ class ObjectiveInputSerializer(serializers.Serializer):
     )
     filter_channel = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
     baseline_value = serializers.DecimalField(max_digits=14, decimal_places=4)
-    baseline_date = serializers.DateField()
+    baseline_date = bounded.DateField()
     target_value = serializers.DecimalField(max_digits=14, decimal_places=4)
-    target_date = serializers.DateField()
+    target_date = bounded.DateField()
     higher_is_better = serializers.BooleanField()
     unit = serializers.CharField(required=False, allow_blank=True, default="", max_length=40)
     period = serializers.ChoiceField(choices=Period.choices, required=False, default=Period.MONTHLY)
@@ -160,6 +161,6 @@ class ObjectiveTransitionInputSerializer(serializers.Serializer):
 
 
 class MeasurementInputSerializer(serializers.Serializer):
-    period_start = serializers.DateField(help_text=_("Any day of the period; the whole period is recorded."))
+    period_start = bounded.DateField(help_text=_("Any day of the period; the whole period is recorded."))
     value = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.core.api import fields as bounded
 from apps.customers.models import Customer, Product
 from apps.requirements.models import (
     CustomerRequirement,
@@ -129,7 +130,7 @@ class RequirementUpdateInputSerializer(serializers.Serializer):
     source_reference = serializers.CharField(max_length=200, allow_blank=True, required=False)
     priority = serializers.ChoiceField(choices=RequirementPriority.choices, required=False)
     owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates(), required=False)
-    target_date = serializers.DateField(allow_null=True, required=False)
+    target_date = bounded.DateField(allow_null=True, required=False)
     reason = serializers.CharField(max_length=500, allow_blank=True, required=False, write_only=True)
 
 

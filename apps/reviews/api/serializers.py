@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.actions.selectors import owner_candidates
+from apps.core.api import fields as bounded
 from apps.reviews.models import (
     MAX_LEAD_DAYS,
     DecisionKind,
@@ -96,9 +97,9 @@ class ManagementReviewInputSerializer(serializers.Serializer):
     """Facts of a review; on PATCH also the 9.3.2 texts. Status, reference and schedule are never set here."""
 
     title = serializers.CharField(max_length=200)
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
-    meeting_date = serializers.DateField()
+    period_start = bounded.DateField()
+    period_end = bounded.DateField()
+    meeting_date = bounded.DateField()
     chair = serializers.PrimaryKeyRelatedField(queryset=owner_candidates())
     attendees = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     distribution = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
@@ -118,7 +119,7 @@ class DistributeInputSerializer(serializers.Serializer):
 
 
 class HoldInputSerializer(serializers.Serializer):
-    held_on = serializers.DateField()
+    held_on = bounded.DateField()
     attendees = serializers.CharField(max_length=5000)
     minutes = serializers.CharField(max_length=50000, required=False, allow_blank=True, default="")
 
@@ -128,7 +129,7 @@ class DecisionInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
     action_title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     action_owner = serializers.PrimaryKeyRelatedField(queryset=owner_candidates(), required=False, allow_null=True)
-    action_due = serializers.DateField(required=False, allow_null=True)
+    action_due = bounded.DateField(required=False, allow_null=True)
 
 
 class ScheduleInputSerializer(serializers.Serializer):
@@ -141,4 +142,4 @@ class ScheduleInputSerializer(serializers.Serializer):
     chair = serializers.PrimaryKeyRelatedField(queryset=owner_candidates())
     attendees = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     distribution = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
-    next_period_start = serializers.DateField()
+    next_period_start = bounded.DateField()

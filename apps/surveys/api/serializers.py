@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.api import fields as bounded
 from apps.surveys.models import (
     EXPORT_PERMISSION,
     Answer,
@@ -209,11 +210,11 @@ class ResultsQuerySerializer(serializers.Serializer):
 
     campaign = serializers.IntegerField(required=False, min_value=1, help_text="Only this campaign.")
     wave = serializers.IntegerField(required=False, min_value=1, help_text="Only this wave.")
-    date_from = serializers.DateField(
+    date_from = bounded.DateField(
         required=False,
         help_text="Answers submitted on or after this day; the response rate counts invitations sent since then.",
     )
-    date_to = serializers.DateField(
+    date_to = bounded.DateField(
         required=False,
         help_text="Answers submitted on or before this day; the response rate counts invitations sent until then.",
     )
