@@ -16,6 +16,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY", required=True)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# /admin/ is a second sign-in page and a second view of every table, outside the roles' scoping,
+# at the address scanners try first; the pages and the API do the daily work, so production
+# serves it only when asked to. The app stays installed either way (its migrations, templates).
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,7 +13,7 @@ os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-never-used-in-product
 os.environ.setdefault("DEBUG", "1")
 
 from .base import *  # noqa: E402, F403
-from .base import VAR_DIR, env, env_list  # noqa: E402
+from .base import VAR_DIR, env, env_bool, env_list  # noqa: E402
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 # Development writes each e-mail to a file under var/mail (named in `make run`'s banner) unless
@@ -26,3 +26,5 @@ DEMO_DATA_ALLOWED = True
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The admin is there for developers (and the tests of its read-only pages); production opts in.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)

@@ -13,7 +13,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-never-used-in-produc
 os.environ["DEBUG"] = "0"
 
 from .base import *  # noqa: E402, F403
-from .base import REDIS_URL, env, redis_urls  # noqa: E402
+from .base import REDIS_URL, env, env_bool, redis_urls  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # `make test` runs the suite in pytest-xdist worker processes (gw0, gw1, ...). pytest-django gives
@@ -48,3 +48,5 @@ CACHES["default"]["KEY_PREFIX"] = f"qms-{RUN_NAME}"  # noqa: F405
 CELERY_TASK_DEFAULT_QUEUE = f"celery-{RUN_NAME}"
 # Checkpoints describe one database's chain: each test database keeps its own log.
 AUDIT_CHECKPOINT_PATH = f"{MEDIA_ROOT}/audit/checkpoints-{RUN_NAME}.jsonl"
+# The admin is there for developers (and the tests of its read-only pages); production opts in.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
