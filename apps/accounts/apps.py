@@ -8,8 +8,19 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from apps.accounts import signals  # noqa: F401 - connects the receivers
+        from apps.accounts import capabilities, signals  # noqa: F401 - signals connects the receivers
         from apps.core import navigation
+        from apps.core.personal_data import VIEW_PERMISSION
+
+        # Quality managers and staff hold it through their role; an auditor only individually,
+        # with a reason (services.user_set_capabilities).
+        capabilities.register(
+            capabilities.Capability(
+                permission=VIEW_PERMISSION,
+                label=_("Sees personal data (names, e-mails, phones, customers' words; in evidence packs too)"),
+                roles=("auditor",),
+            )
+        )
 
         navigation.register(
             navigation.Entry(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 
-# What every clause-limited account keeps: the page listing the clauses it may audit.
-ALWAYS_ALLOWED = frozenset({"audit.view_evidence"})
+# What a clause-limited account keeps beyond its clauses' record types: the page listing the
+# clauses it may audit, and the personal-data permission when a quality manager gave it with a
+# reason (it decides which fields are shown, the clauses decide which records).
+ALWAYS_ALLOWED = frozenset({"audit.view_evidence", "accounts.view_personal_data"})
 
 
 class PortalModelBackend(ModelBackend):

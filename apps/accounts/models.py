@@ -86,6 +86,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = _("users")
         ordering = ["full_name", "id"]
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+        # apps.core.personal_data.VIEW_PERMISSION: one right for reading customers' and the
+        # public's personal data everywhere. Kept here, beside the roles, as no domain app owns it.
+        permissions = [("view_personal_data", "Can see personal data of customers and the public")]
 
     def __str__(self) -> str:
         return self.display_name

@@ -23,7 +23,7 @@ from apps.accounts.models import ApiToken, User, api_token_digest
 from apps.accounts.roles import GROUP_NAMES, Role
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
-from apps.core import clauses
+from apps.core import clauses, personal_data
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.links import absolute_url
 from apps.core.queue import enqueue_on_commit
@@ -246,7 +246,8 @@ def user_set_capabilities(*, user_id: int, permissions: set[str], actor, reason:
     """Give the user exactly these individual capabilities (apps.accounts.capabilities).
 
     Only registered capabilities, and only for a role the capability allows;
-    the change is audited as a list of added and removed permissions.
+    the change is audited as a list of added and removed permissions. Giving the
+    personal-data permission needs a reason, which the audit entry keeps.
     """
     user = User.objects.select_for_update().get(pk=user_id)
     for name in permissions:
@@ -258,6 +259,8 @@ def user_set_capabilities(*, user_id: int, permissions: set[str], actor, reason:
     added, removed = sorted(permissions - before), sorted(before - permissions)
     if not added and not removed:
         return user
+    if personal_data.VIEW_PERMISSION in added and not reason.strip():
+        raise BusinessRuleViolation(_("Give the reason why this person may see personal data."))
     user.user_permissions.add(*(_capability_permission(name) for name in added))
     user.user_permissions.remove(*(_capability_permission(name) for name in removed))
     audit.record(

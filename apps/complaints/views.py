@@ -51,6 +51,7 @@ from apps.complaints.models import (
 )
 from apps.core import panels
 from apps.core.pagination import KeysetPaginationMixin
+from apps.core.personal_data import can_see_personal_data
 from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
@@ -395,10 +396,13 @@ class RaiseActionView(ComplaintPostView):
 
 
 class AttachmentView(LoginRequiredMixin, View):
-    """Serve an attachment only to users who can see its complaint (as a download, never inline)."""
+    """Serve an attachment only to users who can see its complaint (as a download, never inline)
+    and may see personal data: what a complainant attached cannot be masked, so it is refused."""
 
     def get(self, request, pk: int, attachment_id: int):
         if not request.user.has_perm("complaints.view_complaintattachment"):
+            raise PermissionDenied
+        if not can_see_personal_data(request.user):
             raise PermissionDenied
         complaint = get_object_or_404(_visible(request.user), pk=pk)
         attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)

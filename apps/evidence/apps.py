@@ -11,16 +11,8 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Evidence")
 
     def ready(self) -> None:
-        from apps.accounts import capabilities
         from apps.core import navigation
 
-        capabilities.register(
-            capabilities.Capability(
-                permission="evidence.export_personal_data",
-                label=_("Includes personal data in evidence packs"),
-                roles=("auditor",),
-            )
-        )
         navigation.register(
             navigation.Entry(
                 label=_("Evidence by clause"),

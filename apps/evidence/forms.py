@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import clauses, dates
+from apps.core.personal_data import can_see_personal_data
 from apps.customers.models import Customer, Product
 
 MAX_MONTHS = 36
@@ -63,7 +64,7 @@ class PackForm(PeriodForm):
         self.fields["clauses"].choices = [
             (clause, f"{clause} {title}") for clause, title in clauses.CLAUSES.items() if clause in allowed
         ]
-        if not user.has_perm("evidence.export_personal_data"):
+        if not can_see_personal_data(user):
             del self.fields["include_personal_data"]
 
     def clean_customers(self) -> list[int]:

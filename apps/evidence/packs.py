@@ -8,9 +8,10 @@ size and the query that produced it, who exported it and when), its Ed25519 sign
 standalone verify_evidence.py.
 
 Rows stream from PostgreSQL COPY straight into the compressed ZIP entry and through SHA-256,
-so memory stays flat however many records there are. Personal fields are masked unless the
-pack was requested with the personal-data permission; then they are decrypted row by row
-(erased people stay erased: their keys are gone).
+so memory stays flat however many records there are. Personal fields (apps.core.personal_data,
+the same declaration pages and API mask) are masked unless the pack was requested with the
+personal-data permission; then they are decrypted row by row (erased people stay erased:
+their keys are gone).
 
 Every CSV goes through apps.core.tabular, so a formula typed into a form reaches the auditor's
 spreadsheet as text; the JSON beside it keeps the value verbatim. The hashes in the manifest are
@@ -39,10 +40,10 @@ from django.utils.text import slugify
 from apps.audit import checkpoints
 from apps.audit.models import AuditEntry
 from apps.core import clauses, tabular
-from apps.core.crypto import ErasedError, InvalidToken, PersonalDataModel, encrypted_properties
+from apps.core.crypto import ErasedError, InvalidToken, PersonalDataModel
+from apps.core.personal_data import MASK, personal_fields
 
 PACK_FORMAT = "qms-evidence-pack/1"
-MASK = "[personal data]"
 # Columns that are secrets or ciphertext, never exported whatever the permission.
 SECRET_COLUMNS = {"data_key", "token_hash", "email_index", "password"}
 VERIFY_SCRIPT = Path(__file__).with_name("verify_pack.py")
@@ -201,11 +202,7 @@ def _relation_path(model, target: str) -> str | None:
 def personal_columns(model) -> list[str]:
     """Names exported masked (or decrypted with the permission): encrypted values and the
     fields the model declares personal."""
-    names = list(encrypted_properties(model))
-    for name in getattr(model, "AUDIT_PERSONAL_FIELDS", ()):
-        if name not in names and not name.endswith("_ct"):
-            names.append(name)
-    return names
+    return personal_fields(model)
 
 
 def plain_columns(model) -> list[str]:
@@ -260,9 +257,17 @@ class PackBuilder:
 
     def _write_masked(self, archive, export: RecordExport, queryset: QuerySet) -> None:
         model = queryset.model
-        masked = {name: Value(MASK, output_field=CharField()) for name in personal_columns(model)}
-        values = queryset.values(*plain_columns(model), **masked)
-        sql, params = values.query.sql_with_params()
+        plain, personal = plain_columns(model), personal_columns(model)
+        # A personal field that is a plain column (a review's distribution list) cannot be
+        # replaced by an annotation of its own name: the mask is selected under a stand-in name
+        # and renamed around the query. PostgreSQL keeps a subquery's order in a plain scan.
+        stand_in = {name: f"masked_{index}" for index, name in enumerate(personal)}
+        masked = {stand_in[name]: Value(MASK, output_field=CharField()) for name in personal}
+        sql, params = queryset.values(*plain, **masked).query.sql_with_params()
+        quote = connection.ops.quote_name
+        columns = [quote(name) for name in plain] + [f"{quote(stand_in[name])} AS {quote(name)}" for name in personal]
+        # Only model field names and our stand-ins, quoted; values stay parameters.
+        sql = f"SELECT {', '.join(columns)} FROM ({sql}) AS records"  # noqa: S608
         csv_file, json_file = PackFile(export.csv_path), PackFile(export.json_path)
         export.records = _copy_both(archive, csv_file, json_file, sql, params)
         self.result.files += [csv_file, json_file]

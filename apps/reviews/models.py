@@ -115,6 +115,10 @@ class ReviewSchedule(TimeStampedModel):
     next_run_at = models.DateTimeField(_("next compilation"), db_index=True)
     last_run_at = models.DateTimeField(_("last compilation"), null=True, blank=True)
 
+    # E-mail addresses, possibly of people outside the organisation: masked in the audit trail,
+    # on pages, in the API and in evidence packs without the personal-data permission.
+    AUDIT_PERSONAL_FIELDS = ("distribution",)
+
     objects = ReviewScheduleQuerySet.as_manager()
 
     class Meta:
@@ -198,6 +202,9 @@ class ManagementReview(TimeStampedModel):
     """
 
     Status = ReviewStatus
+    # E-mail addresses, possibly of people outside the organisation: masked in the audit trail,
+    # on pages, in the API and in evidence packs without the personal-data permission.
+    AUDIT_PERSONAL_FIELDS = ("distribution",)
 
     TRANSITIONS: dict[str, set[str]] = {
         Status.PLANNED: {Status.COMPILED},

@@ -257,7 +257,8 @@ def test_rejection_reason_is_shown_to_the_customer(client, make, quality_manager
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("quality_manager", 200), ("staff", 200), ("auditor", 200), ("other_staff", 404), ("anonymous", 302)],
+    # An auditor sees the complaint but not the personal data its attachments carry (#22 §8).
+    [("quality_manager", 200), ("staff", 200), ("auditor", 403), ("other_staff", 404), ("anonymous", 302)],
 )
 def test_attachments_are_served_only_to_authorised_staff(clients, make, staff, persona, expected):
     upload = SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")

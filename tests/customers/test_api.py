@@ -66,16 +66,22 @@ def test_interactions_cannot_be_changed(api_clients, ids):
     assert Interaction.objects.get(pk=ids["interaction"]).summary != "rewritten"
 
 
-def test_contact_output_is_decrypted_and_null_after_erasure(api_clients, contact, quality_manager):
-    body = api_clients["auditor"].get(f"/api/v1/contacts/{contact.pk}/").json()
-    assert (body["name"], body["email"], body["phone"], body["erased"]) == (
-        "Katrin Vogel",
-        "k.vogel@nordwind.example",
-        "+49 40 555",
-        False,
-    )
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("quality_manager", ("Katrin Vogel", "k.vogel@nordwind.example", "+49 40 555")),
+        ("staff", ("Katrin Vogel", "k.vogel@nordwind.example", "+49 40 555")),
+        # Auditors lack the personal-data permission (#22 §8).
+        ("auditor", ("[personal data]", "[personal data]", "[personal data]")),
+    ],
+)
+def test_contact_output_is_decrypted_masked_or_null_after_erasure(
+    api_clients, contact, quality_manager, persona, expected
+):
+    body = api_clients[persona].get(f"/api/v1/contacts/{contact.pk}/").json()
+    assert (body["name"], body["email"], body["phone"], body["erased"]) == (*expected, False)
     services.contact_erase(contact_id=contact.pk, actor=quality_manager, reason="request")
-    body = api_clients["auditor"].get(f"/api/v1/contacts/{contact.pk}/").json()
+    body = api_clients[persona].get(f"/api/v1/contacts/{contact.pk}/").json()
     assert (body["name"], body["email"], body["phone"], body["erased"]) == (None, None, None, True)
     assert body["erased_at"] is not None
 

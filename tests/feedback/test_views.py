@@ -200,13 +200,17 @@ def test_detail_links_to_complaint_and_actions(clients, own_feedback, quality_ma
 
 def test_navigation_and_customer_panel(clients, staff):
     customer = CustomerFactory()
-    FeedbackFactory(actor=staff, customer=customer, text="Panel feedback")
+    feedback = FeedbackFactory(actor=staff, customer=customer, text="Panel feedback")
     qm_nav = clients["quality_manager"].get("/feedback/list/").content.decode()
     staff_nav = clients["staff"].get("/feedback/list/").content.decode()
     assert reverse("feedback:triage") in qm_nav
     assert reverse("feedback:triage") not in staff_nav
+    assert "Panel feedback" in clients["staff"].get(f"/customers/{customer.pk}/").content.decode()
+    # The auditor finds the feedback in the panel, its words masked (#22 §8).
     page = clients["auditor"].get(f"/customers/{customer.pk}/").content.decode()
-    assert "Panel feedback" in page
+    assert feedback.reference in page
+    assert "Panel feedback" not in page
+    assert "[personal data]" in page
 
 
 # Bounded queries -----------------------------------------------------------------------

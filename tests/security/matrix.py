@@ -104,7 +104,8 @@ PAGES = {
     "complaints:complaint_assess": (CASE_WORK_NOT_TAKEN, ASSIGNED_OR_HIDDEN),
     "complaints:complaint_assign": (MANAGER_NOT_TAKEN, MANAGER),
     "complaints:complaint_raise_action": (CASE_WORK_NOT_TAKEN, ASSIGNED_OR_HIDDEN),
-    "complaints:attachment": (READ_ASSIGNED_OR_HIDDEN, SIGNED_IN_NOT_TAKEN),
+    # What a complainant attached cannot be masked: refused without the personal-data permission.
+    "complaints:attachment": (ASSIGNED_OR_HIDDEN, SIGNED_IN_NOT_TAKEN),
     "feedback:submit": (EVERYONE, EVERYONE),
     "feedback:thanks": (EVERYONE, NOT_TAKEN),
     "feedback:feedback_list": (SIGNED_IN, SIGNED_IN_NOT_TAKEN),

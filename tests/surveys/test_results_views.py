@@ -80,7 +80,9 @@ def test_campaign_page_shows_figures_tables_and_the_warning(clients, campaign, s
     assert 'data-testid="low-confidence"' in html
     assert 'data-testid="distribution-nps"' in html
     assert '<rect x="0" y="1" height="12" width="33.33%"' in html  # NPS 10: 1 of 3
-    assert "Quick, kind" in html  # free text, decrypted
+    assert "Quick, kind" not in html  # free text, masked: auditors lack the personal-data permission
+    assert "[personal data]" in html
+    assert "Quick, kind" in clients["quality_manager"].get(results_url(campaign)).content.decode()
     assert "Acme Ltd" in html
     assert "style=" not in html
     assert 'data-testid="export-link"' not in html  # auditors do not export

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from apps.accounts.models import User
 from apps.complaints.models import Complaint, ComplaintCategory, ComplaintMessage, Severity
 from apps.core.api import fields as bounded
+from apps.core.personal_data import MaskedPersonalFields
 from apps.customers.models import Product
 
 
@@ -23,7 +24,9 @@ def _choice(choices, **kwargs) -> serializers.CharField:
     return serializers.CharField(validators=[validate], help_text=help_text, **kwargs)
 
 
-class ComplaintSerializer(serializers.ModelSerializer):
+class ComplaintSerializer(MaskedPersonalFields, serializers.ModelSerializer):
+    """A complaint; the complainant's words read "[personal data]" without the personal-data permission."""
+
     status = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Complaint.Status.values))
     severity = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Severity.values))
     channel = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Complaint.Channel.values))
@@ -76,7 +79,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ComplaintMessageSerializer(serializers.ModelSerializer):
+class ComplaintMessageSerializer(MaskedPersonalFields, serializers.ModelSerializer):
     visibility = serializers.CharField(read_only=True)
     author_kind = serializers.CharField(read_only=True)
     body = serializers.CharField(read_only=True)

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from apps.core.api import fields as bounded
+from apps.core.personal_data import MaskedPersonalFields
 from apps.customers.forms import MAX_FOLLOW_UPS, language_validator, phone_validator
 from apps.customers.models import Contact, Customer, FollowUpAction, Interaction, Product
 from apps.customers.selectors import assignable_users
@@ -38,8 +39,9 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ContactSerializer(serializers.ModelSerializer):
-    """Personal fields decrypted; null once the contact was erased."""
+class ContactSerializer(MaskedPersonalFields, serializers.ModelSerializer):
+    """Personal fields decrypted for users who may see personal data, "[personal data]" for
+    everyone else; null once the contact was erased."""
 
     name = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()

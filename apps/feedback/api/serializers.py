@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.crypto import unwrap
+from apps.core.personal_data import MASK, MaskedPersonalFields
 from apps.customers.models import Contact, Customer, Product
 from apps.feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus, Sentiment
 from apps.feedback.selectors import owner_candidates
@@ -36,8 +37,9 @@ class FeedbackUserSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name", read_only=True)
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
-    """A feedback record. The submitter's name and e-mail (personal data) are not exposed."""
+class FeedbackSerializer(MaskedPersonalFields, serializers.ModelSerializer):
+    """A feedback record. The submitter's name and e-mail (personal data) are not exposed; the
+    text, free words of the public, reads "[personal data]" without the personal-data permission."""
 
     channel = ChannelField(choices=FeedbackChannel.choices, read_only=True)
     status = StatusField(choices=FeedbackStatus.choices, read_only=True)
@@ -82,7 +84,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FeedbackListSerializer(serializers.BaseSerializer):
+class FeedbackListSerializer(MaskedPersonalFields, serializers.BaseSerializer):
     """A list row, the same fields and values as FeedbackSerializer, built from one plain row
     of `FeedbackViewSet` (`LIST_ROW`, related names joined in), not from a model instance.
 
@@ -93,6 +95,11 @@ class FeedbackListSerializer(serializers.BaseSerializer):
 
     def to_representation(self, row) -> dict:
         iso = _iso_datetime(timezone.get_current_timezone())
+        # Masked rows are not decrypted at all; an erased text (no key) stays empty, as in the detail.
+        if self._personal_visible():
+            text = _plain_text(row.text_ct, row.data_key)
+        else:
+            text = MASK if row.text_ct and row.data_key else ""
         owner = None
         if row.owner_id is not None:
             owner = {"id": row.owner_id, "name": row.owner__full_name or row.owner__email}
@@ -106,7 +113,7 @@ class FeedbackListSerializer(serializers.BaseSerializer):
             "product": row.product_id,
             "product_name": row.product__name,
             "rating": row.rating,
-            "text": _plain_text(row.text_ct, row.data_key),
+            "text": text,
             "category": row.category_id,
             "category_name": row.category__name,
             "sentiment": row.sentiment,

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from apps.actions.selectors import owner_candidates
 from apps.core.api import fields as bounded
+from apps.core.personal_data import MaskedPersonalFields
 from apps.reviews.models import (
     MAX_LEAD_DAYS,
     DecisionKind,
@@ -32,7 +33,7 @@ class ReviewUserRefSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name", read_only=True)
 
 
-class ManagementReviewSerializer(serializers.ModelSerializer):
+class ManagementReviewSerializer(MaskedPersonalFields, serializers.ModelSerializer):
     chair = ReviewUserRefSerializer(read_only=True)
     status = serializers.CharField(read_only=True, help_text=", ".join(ReviewStatus.values))
 
@@ -81,7 +82,7 @@ class ReviewReportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReviewScheduleSerializer(serializers.ModelSerializer):
+class ReviewScheduleSerializer(MaskedPersonalFields, serializers.ModelSerializer):
     chair = ReviewUserRefSerializer(read_only=True)
 
     class Meta:

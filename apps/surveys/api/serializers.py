@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.api import fields as bounded
+from apps.core.personal_data import can_see_personal_data
 from apps.surveys.models import (
     EXPORT_PERMISSION,
     Answer,
@@ -171,7 +172,8 @@ class AnswerSerializer(serializers.ModelSerializer):
 class ResponseSerializer(serializers.ModelSerializer):
     """A response with its scored and chosen answers; free-text answers (personal data)
     decrypted as {question id: text} only for users who may export responses (the same right
-    as the CSV export), empty for everyone else and once the respondent was erased."""
+    as the CSV export) and see personal data, empty for everyone else and once the respondent
+    was erased."""
 
     answers = AnswerSerializer(many=True, read_only=True)
     text_answers = serializers.SerializerMethodField(
@@ -197,7 +199,7 @@ class ResponseSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_text_answers(self, response) -> dict[str, str]:
         request = self.context.get("request")
-        if request is None or not request.user.has_perm(EXPORT_PERMISSION):
+        if request is None or not request.user.has_perm(EXPORT_PERMISSION) or not can_see_personal_data(request.user):
             return {}
         return decrypted_texts(response)
 
