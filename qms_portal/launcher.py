@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import deque
 from collections.abc import Mapping
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from qms_portal import embedded, system_packages
-from qms_portal.env import BASE_DIR
+from qms_portal.env import BASE_DIR, embedded_url
 
 PYTHON = sys.executable
 # A worker or beat that exits is started again, unless it exited this often within this window.
@@ -49,6 +51,40 @@ def _manage(*args: str, settings: str) -> None:
     subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
         [PYTHON, "manage.py", *args], cwd=BASE_DIR, check=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": settings}
     )
+
+
+def _app_role_url(owner_url: str, settings: str) -> str:
+    """Create or update the database's application role (grant_app_role: DML everywhere,
+    append-only on the audit trail, not an owner) and return the URL to connect as it, so that
+    web, worker and beat run with production's rights, not the owner's (#22 §6). A role per
+    database, with a password drawn for this run; where the owner may not create roles, the
+    portal runs as the owner and says so."""
+    parts = urlsplit(owner_url)
+    database = parts.path.lstrip("/") or "qms"
+    role = f"{database}_app"[:63]
+    password = secrets.token_urlsafe(24)
+    environment = {**os.environ, "DATABASE_URL": owner_url, "QMS_APP_DB_PASSWORD": password}
+    granted = subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [PYTHON, "manage.py", "grant_app_role", role, "--password-env", "QMS_APP_DB_PASSWORD"],
+        cwd=BASE_DIR,
+        env={**environment, "DJANGO_SETTINGS_MODULE": settings},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if granted.returncode != 0:
+        print(
+            f"Could not prepare the application role {role} ({granted.stderr.strip()[-300:]}); "
+            "web, worker and beat connect as the database owner.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return owner_url
+    host = parts.hostname or ""
+    netloc = f"{quote(role)}:{quote(password)}@{f'[{host}]' if ':' in host else host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def children_env(environ: Mapping[str, str], *, settings: str, host: str, port: str) -> dict[str, str]:
@@ -113,9 +149,14 @@ def run() -> int:
     started = _start_embedded()
     running: dict[str, subprocess.Popen] = {}
     try:
+        # Migrations run as the owner; everything after them as the application role.
         _manage("migrate", "--no-input", settings=settings)
-        _manage("seed_demo", settings=settings)
-        env = children_env(os.environ, settings=settings, host=host, port=port)
+        owner_url = os.environ.get("DATABASE_URL") or embedded_url("database")
+        env = {
+            **children_env(os.environ, settings=settings, host=host, port=port),
+            "DATABASE_URL": _app_role_url(owner_url, settings),
+        }
+        subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=BASE_DIR, check=True, env=env)  # noqa: S603
         celery = [PYTHON, "-m", "celery", "-A", "qms_portal"]
         commands = {
             "web": [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"],

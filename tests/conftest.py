@@ -75,3 +75,22 @@ def _isolated_cache(settings):
     keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_checkpoint_log(settings, tmp_path):
+    """Integrity checks, evidence packs and verify_audit_trail sign the chain's head, and the
+    chain is rolled back with each test: a log shared between tests would hold checkpoints of
+    entries the next test never wrote."""
+    settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database as pytest-django made it, then every test as the application role."""
+    from tests.database_roles import connected_as_app_role, prepare_app_role
+
+    with django_db_blocker.unblock():
+        prepare_app_role()
+    with connected_as_app_role():
+        yield

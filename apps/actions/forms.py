@@ -29,9 +29,7 @@ class ActionEditForm(forms.Form):
     root_cause_method = _model_field("root_cause_method")
     root_cause = _model_field("root_cause", widget=forms.Textarea(attrs={"rows": 4}))
     owner = forms.ModelChoiceField(queryset=owner_candidates(), label=_("Owner"))
-    effectiveness_check_date = _model_field(
-        "effectiveness_check_date", form_class=dates.DateField, widget=DATE_WIDGET
-    )
+    effectiveness_check_date = _model_field("effectiveness_check_date", form_class=dates.DateField, widget=DATE_WIDGET)
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,

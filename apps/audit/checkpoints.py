@@ -1,7 +1,7 @@
 """Signed checkpoints of the audit chain, kept outside the database (ISO 9001 7.5).
 
 The hash chain shows that one entry was edited, removed or inserted, but someone who can
-write to the database could recompute the whole chain from some entry on. So every hour a
+write to the database could recompute the whole chain from some entry on. So every minute a
 beat job signs the chain's head (sequence number, hash, time) with the portal's Ed25519 key
 and appends it to a log file under the storage root; verification then checks that every
 checkpointed entry still carries the hash that was signed. A rewritten chain no longer
@@ -160,12 +160,11 @@ def sign_head(*, now: datetime | None = None) -> Checkpoint | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = private_key()
     signed_at = (now or timezone.now()).astimezone(UTC).isoformat(timespec="seconds")
-    with path.open("a+", encoding="utf-8") as handle:
+    with path.open("a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            handle.seek(0)
-            lines = [line for line in handle.read().splitlines() if line.strip()]
-            if lines and json.loads(lines[-1]).get("seq") == head["seq"]:
+            count, last, unterminated = _count_and_last(handle)
+            if last and json.loads(last).get("seq") == head["seq"]:
                 return None
             signature = key.sign(_signed_bytes(head["seq"], head["hash"], signed_at))
             record = {
@@ -176,12 +175,30 @@ def sign_head(*, now: datetime | None = None) -> Checkpoint | None:
                 "signature": base64.b64encode(signature).decode(),
             }
             handle.seek(0, os.SEEK_END)
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
+            # A last line cut short (a crash mid-write, an editor) must not swallow this one.
+            handle.write(b"\n" * unterminated + (json.dumps(record, sort_keys=True) + "\n").encode())
             handle.flush()
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-    return Checkpoint(line=len(lines) + 1, **record)
+    return Checkpoint(line=count + 1, **record)
+
+
+def _count_and_last(handle, block: int = 1 << 16) -> tuple[int, bytes, bool]:
+    """The number of non-empty lines, the last one, and whether the file lacks its final
+    newline; read block by block: the log gains a line for every minute with entries, and is
+    read under the lock on every beat tick."""
+    handle.seek(0)
+    count, last, pending = 0, b"", b""
+    while chunk := handle.read(block):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line.strip():
+                count, last = count + 1, line
+    if pending.strip():
+        count, last = count + 1, pending
+    return count, last, bool(pending)
 
 
 def covering(checkpoints: list[Checkpoint], *, start: datetime, end: datetime) -> list[Checkpoint]:

@@ -216,7 +216,8 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
     """Recompute every hash in order and compare with the signed checkpoints.
 
     Detects an edited row (its hash no longer matches), a removed or inserted row (a gap in
-    `seq`, or `prev_hash` not pointing at the previous entry). A chain rewritten from some
+    `seq`, or `prev_hash` not pointing at the previous entry), an entry dated before the one
+    it follows. A chain rewritten from some
     point on is consistent in itself, so it is caught by the signed checkpoints kept outside
     the database (apps.audit.checkpoints): every checkpointed entry must still carry the
     hash that was signed, and no checkpointed entry may be missing. `checkpoints` defaults to
@@ -241,6 +242,7 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
 
     expected_prev = AuditEntry.GENESIS_HASH
     expected_seq = 1
+    previous_at = None
     verified = 0
     entries = AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size)
     for entry in entries:
@@ -256,6 +258,12 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
             return VerificationResult(
                 False, verified, entry.seq, f"entry #{entry.seq} was altered after it was written"
             )
+        # audit_append() dates each entry under the chain lock, so time only moves forward along
+        # the chain; an entry dated before its predecessor was written some other way.
+        if previous_at is not None and entry.created_at < previous_at:
+            return VerificationResult(
+                False, verified, entry.seq, f"entry #{entry.seq} is dated before entry #{entry.seq - 1}"
+            )
         for checkpoint in signed_hashes.get(entry.seq, ()):
             if checkpoint.hash != entry.hash:
                 return VerificationResult(
@@ -267,6 +275,7 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
                 )
             last_good_checkpoint = entry.seq
         expected_prev = entry.hash
+        previous_at = entry.created_at
         expected_seq += 1
         verified += 1
         if progress is not None and verified % chunk_size == 0:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from apps.audit import checkpoints
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.audit.services import verify_chain
@@ -79,6 +80,9 @@ def integrity_check_run(*, check_id: int) -> IntegrityCheck | None:
     def progress(verified: int) -> None:
         IntegrityCheck.objects.filter(pk=check_id).update(verified=verified, heartbeat_at=timezone.now())
 
+    # The head as it is now is signed first, so what this check saw intact can no longer be
+    # rewritten unnoticed later, even before the next minute's checkpoint.
+    checkpoints.sign_head()
     result = verify_chain(chunk_size=PROGRESS_EVERY, progress=progress)
     IntegrityCheck.objects.filter(pk=check_id).update(
         status=IntegrityCheck.Status.INTACT if result.ok else IntegrityCheck.Status.BROKEN,
@@ -305,6 +309,9 @@ def pack_build(*, pack_id: int) -> EvidencePack | None:
     if not claimed:
         return None
     pack = EvidencePack.objects.select_related("requested_by").get(pk=pack_id)
+    # The pack carries the checkpoints covering its period: sign the head first, so the
+    # entries written up to now are vouched for by a signature inside the pack.
+    checkpoints.sign_head()
     folder = _pack_dir()
     final = folder / f"pack-{pack.pk}-{secrets.token_hex(8)}.zip"
     partial = folder / f".{final.name}.partial"

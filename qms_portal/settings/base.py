@@ -151,11 +151,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=WORKER_CANARY_SECONDS),
         "options": {"expires": max(1, WORKER_CANARY_SECONDS - 10)},
     },
-    # Every hour: sign the audit chain's head into the checkpoint log (nothing when unchanged).
+    # Every minute: sign the audit chain's head into the checkpoint log (nothing when unchanged),
+    # so what the database owner could still rewrite unnoticed is at most the last minute.
     "audit.sign_checkpoint": {
         "task": "audit.sign_checkpoint",
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 50 * 60},
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
     },
     # Every five minutes: re-queue evidence packs whose build was lost or stalled; delete expired ones.
     "evidence.sweep_packs": {
@@ -372,7 +373,7 @@ DEMO_DATA_ALLOWED = False
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", required=True)
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", required=True)
 # The portal's Ed25519 key (base64 of the 32-byte private key, `manage.py generate_signing_key`):
-# it signs the audit chain's hourly checkpoints and the evidence packs' manifests. After a
+# it signs the audit chain's checkpoints (every minute) and the evidence packs' manifests. After a
 # rotation, put the old public keys in AUDIT_TRUSTED_PUBLIC_KEYS so older checkpoints verify.
 PORTAL_SIGNING_KEY = env("PORTAL_SIGNING_KEY", required=True)
 AUDIT_TRUSTED_PUBLIC_KEYS = env_list("AUDIT_TRUSTED_PUBLIC_KEYS", [])

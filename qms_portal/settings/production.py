@@ -20,7 +20,7 @@ try:
 except (binascii.Error, ValueError):
     _signing_seed = b""
 if len(_signing_seed) != 32:
-    # Found at start-up, not at the first hourly checkpoint or evidence export.
+    # Found at start-up, not at the first checkpoint or evidence export.
     raise ImproperlyConfigured(
         "PORTAL_SIGNING_KEY must be the base64 of a 32-byte Ed25519 key (manage.py generate_signing_key)."
     )

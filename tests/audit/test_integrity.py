@@ -2,6 +2,7 @@
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connections, transaction
@@ -13,6 +14,7 @@ from apps.audit import checkpoints
 from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from tests.audit.test_services import _record, _tamper
+from tests.database_roles import as_owner
 from tests.factories import UserFactory
 
 CHAIN_LENGTH = 12
@@ -113,7 +115,8 @@ def _apply(mutation: tuple, ids: dict) -> int:
             prev_hash=previous,
         )
         forged.hash = audit.entry_hash(forged)
-        forged.save(force_insert=True)
+        with as_owner():
+            forged.save(force_insert=True)
         if seq in CHECKPOINTED:
             # At a checkpointed position the forged entry itself contradicts the signature;
             # the tampering lies after the previous checkpoint, which is as exact as the log allows.
@@ -171,3 +174,33 @@ def test_checkpoint_log_lines_carry_no_personal_data(quality_manager, log, setti
     with open(settings.AUDIT_CHECKPOINT_PATH) as handle:
         line = json.loads(handle.read())
     assert set(line) == {"seq", "hash", "signed_at", "key_id", "signature"}
+
+
+@pytest.mark.django_db
+def test_an_appended_entry_dated_before_its_predecessor_is_detected(quality_manager, log):
+    """A correctly hashed entry written past the last checkpoint by someone with INSERT rights,
+    backdated to hide when it was written (#22 §6): time never goes backwards along the chain."""
+    for n in range(3):
+        _record(quality_manager, changes={"n": [n, n + 1]})
+    checkpoints.sign_head()
+    head = AuditEntry.objects.order_by("-seq").first()
+    forged = AuditEntry(
+        seq=head.seq + 1,
+        created_at=head.created_at - timedelta(days=30),
+        actor_kind=head.actor_kind,
+        actor_id=head.actor_id,
+        action=head.action,
+        content_type_id=head.content_type_id,
+        object_id=head.object_id,
+        object_label=head.object_label,
+        changes={"forged": [1, 2]},
+        reason="backdated",
+        prev_hash=head.hash,
+    )
+    forged.hash = audit.entry_hash(forged)
+    with as_owner():  # the application role may not INSERT at all
+        forged.save(force_insert=True)
+    result = audit.verify_chain()
+    assert not result.ok
+    assert result.first_bad_seq == forged.seq
+    assert "dated before" in result.problem

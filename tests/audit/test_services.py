@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.audit.models import AuditBypassError, AuditEntry
+from tests.database_roles import as_owner
 from tests.factories import UserFactory
 
 
@@ -131,9 +132,15 @@ def test_entry_rolls_back_with_the_change(quality_manager):
         "DELETE FROM audit_auditentry",
     ],
 )
-def test_postgres_refuses_to_change_entries(quality_manager, statement):
+def test_postgres_refuses_to_change_entries_even_to_the_owner(quality_manager, statement):
     _record(quality_manager)
-    with pytest.raises((InternalError, ProgrammingError), match="append-only"), connection.cursor() as cursor:
+    # The application role lacks the privilege (tests/audit/test_app_role.py); the trigger
+    # stops the table's owner too, unless they switch it off (which verification then catches).
+    with (
+        as_owner(),
+        pytest.raises((InternalError, ProgrammingError), match="append-only"),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(statement)
 
 
@@ -171,7 +178,7 @@ def test_audited_models_refuse_bulk_writes_that_would_escape_the_trail(staff):
 
 def _tamper(sql: str, params: list) -> None:
     """Change the table behind the application's back, as a database owner could."""
-    with connection.cursor() as cursor:
+    with as_owner(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_no_update_delete")
         cursor.execute(sql, params)

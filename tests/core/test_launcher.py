@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
                 break
             time.sleep(1)
         login = _get_page(f"http://127.0.0.1:{port}/accounts/login/")[0] if status == 200 else None
+        roles = _connected_roles(scratch_database) if status == 200 else set()
         crashed = replaced = None
         if crash_worker and status == 200:
             crashed = _worker_pid(process.pid)
@@ -131,6 +133,9 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
         log.close()
     assert status == 200, f"{body}\n--- launcher output (end) ---\n{output[-4000:]}"
     assert login == 200
+    # Web, worker and beat hold their connections as the application role, not the owner (#22 §6).
+    database = urllib.parse.urlsplit(scratch_database).path.lstrip("/")
+    assert roles == {f"{database}_app"}, roles
     if crash_worker:
         assert crashed is not None
         assert replaced not in (None, crashed), output[-3000:]
@@ -147,6 +152,19 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
         time.sleep(0.2)
         leftovers = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout
     assert leftovers == "", f"processes left running: {leftovers}"
+
+
+def _connected_roles(url: str) -> set[str]:
+    """Who the portal's processes are connected to their database as (this query's own
+    connection left out)."""
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        roles = {row[0] for row in cursor.fetchall()}
+    connection.close()
+    return roles
 
 
 def _get_page(url: str) -> tuple[int, str]:

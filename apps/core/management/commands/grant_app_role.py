@@ -16,8 +16,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from psycopg2 import sql
 
-# Tables the application may only read and append to.
+# Tables the application may only read, and the functions through which it appends to them.
 APPEND_ONLY_TABLES = ["audit_auditentry"]
+APPEND_FUNCTIONS = [
+    "audit_append(bytea, bytea, bytea, varchar, bigint, varchar, integer, varchar, varchar, jsonb, text)"
+]
 
 
 class Command(BaseCommand):
@@ -60,8 +63,12 @@ def grant_app_role(cursor, role: str, *, password: str = "") -> None:
     for statement in statements:
         cursor.execute(sql.SQL(statement).format(schema=schema, role=name))
     for table in APPEND_ONLY_TABLES:
+        # Not even INSERT: entries are appended only by audit_append(), which runs with the
+        # owner's rights and sets seq, created_at and the hash itself.
         cursor.execute(
-            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}").format(
+            sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {table} FROM {role}").format(
                 table=sql.Identifier(table), role=name
             )
         )
+    for function in APPEND_FUNCTIONS:
+        cursor.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), name))
