@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside the authentication, so that it sees who was answered (also when signed in by API token).
+    "apps.core.middleware.PrivateNoStoreMiddleware",
     # Before any view or CSRF check reads the body.
     "apps.core.middleware.RequestSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
