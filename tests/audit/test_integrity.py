@@ -101,22 +101,7 @@ def _apply(mutation: tuple, ids: dict) -> int:
         _tamper("UPDATE audit_auditentry SET seq = seq - 999 WHERE seq >= 1000", [])
         template = AuditEntry.objects.get(seq=seq + 1)
         previous = AuditEntry.objects.get(seq=seq - 1).hash if seq > 1 else AuditEntry.GENESIS_HASH
-        forged = AuditEntry(
-            seq=seq,
-            created_at=template.created_at,
-            actor_kind=template.actor_kind,
-            actor_id=template.actor_id,
-            action=template.action,
-            content_type_id=template.content_type_id,
-            object_id=template.object_id,
-            object_label="forged",
-            changes={},
-            reason="inserted",
-            prev_hash=previous,
-        )
-        forged.hash = audit.entry_hash(forged)
-        with as_owner():
-            forged.save(force_insert=True)
+        _forge(template, seq=seq, created_at=template.created_at, prev_hash=previous, reason="inserted")
         if seq in CHECKPOINTED:
             # At a checkpointed position the forged entry itself contradicts the signature;
             # the tampering lies after the previous checkpoint, which is as exact as the log allows.
@@ -125,6 +110,28 @@ def _apply(mutation: tuple, ids: dict) -> int:
     _kind, keep = mutation  # truncate: only the signed checkpoint can tell
     _tamper("DELETE FROM audit_auditentry WHERE seq > %s", [keep])
     return keep + 1
+
+
+def _forge(template: AuditEntry, *, seq: int, created_at, prev_hash: str, reason: str) -> AuditEntry:
+    """A well-formed entry with a correct hash, written as only the database owner could: the
+    application role may not INSERT into the trail at all."""
+    forged = AuditEntry(
+        seq=seq,
+        created_at=created_at,
+        actor_kind=template.actor_kind,
+        actor_id=template.actor_id,
+        action=template.action,
+        content_type_id=template.content_type_id,
+        object_id=template.object_id,
+        object_label="forged",
+        changes={"forged": [1, 2]},
+        reason=reason,
+        prev_hash=prev_hash,
+    )
+    forged.hash = audit.entry_hash(forged)
+    with as_owner():
+        forged.save(force_insert=True)
+    return forged
 
 
 def mutations():
@@ -184,22 +191,9 @@ def test_an_appended_entry_dated_before_its_predecessor_is_detected(quality_mana
         _record(quality_manager, changes={"n": [n, n + 1]})
     checkpoints.sign_head()
     head = AuditEntry.objects.order_by("-seq").first()
-    forged = AuditEntry(
-        seq=head.seq + 1,
-        created_at=head.created_at - timedelta(days=30),
-        actor_kind=head.actor_kind,
-        actor_id=head.actor_id,
-        action=head.action,
-        content_type_id=head.content_type_id,
-        object_id=head.object_id,
-        object_label=head.object_label,
-        changes={"forged": [1, 2]},
-        reason="backdated",
-        prev_hash=head.hash,
+    forged = _forge(
+        head, seq=head.seq + 1, created_at=head.created_at - timedelta(days=30), prev_hash=head.hash, reason="backdated"
     )
-    forged.hash = audit.entry_hash(forged)
-    with as_owner():  # the application role may not INSERT at all
-        forged.save(force_insert=True)
     result = audit.verify_chain()
     assert not result.ok
     assert result.first_bad_seq == forged.seq
