@@ -77,8 +77,12 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+def open_page(
+    browser: Browser, live_server: Any, request: pytest.FixtureRequest, settings: Any
+) -> Iterator[Callable[..., Page]]:
     """Open a page in a fresh browser context, by default at a desktop size; closed after the test."""
+    # Links in e-mails come from SITE_URL alone: here they must lead to the live server.
+    settings.SITE_URL = live_server.url
     contexts: list[BrowserContext] = []
 
     def open_(viewport: ViewportSize = DESKTOP) -> Page:
