@@ -361,7 +361,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "QMS Portal <qms@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Sent e-mails are kept this long as evidence of communication, then deleted.
+# What is left of a sent e-mail (template, the record it concerned, times, attempts: its
+# address and words go once it is sent) is kept this long as evidence of communication.
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 90)
 # A queued e-mail not sent after this long is handed to a worker again.
 OUTBOX_STALE_AFTER = timedelta(minutes=10)
