@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -39,13 +39,11 @@ def lockout_response(request: HttpRequest, original_response: HttpResponse | Non
 
     retry_after = int(settings.AXES_COOLOFF_TIME.total_seconds())
     if request.path.startswith("/api/"):
-        body = {
-            "error": {
-                "code": "locked_out",
-                "message": _("Too many failed sign-in attempts for this account from your address. Try again later."),
-            }
-        }
-        response = JsonResponse(body, status=429)
+        # Imported here: the API layer loads the user model, which imports this module.
+        from apps.core.api.exceptions import json_error_view
+
+        message = _("Too many failed sign-in attempts for this account from your address. Try again later.")
+        response = json_error_view(429, "locked_out", message)(request)
     else:
         response = render(request, settings.AXES_LOCKOUT_TEMPLATE, status=429)
     response["Retry-After"] = str(retry_after)

@@ -50,20 +50,28 @@ DECODE_BUDGET = 32 * 1024 * 1024
 _FEED = 64 * 1024
 
 # A name runs from "/" to the next white-space or delimiter character (PDF 32000-1, 7.2.2).
-_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
+_NAME_CHAR = rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]"
+_NAME = re.compile(rb"/(" + _NAME_CHAR + rb"*)")
+
+
+def _whole_name(pattern: bytes) -> re.Pattern[bytes]:
+    """`pattern` ending where its name ends: /N, not the start of /Names."""
+    return re.compile(pattern + rb"(?!" + _NAME_CHAR + rb")")
+
+
 _ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _ENDSTREAM = re.compile(rb"endstream")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
-_FILTERS = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\x00\t\n\x0c\r ()<>\[\]{}/%]+)")
+_FILTERS = re.compile(rb"/Filter\s*(\[[^\]]*\]|/" + _NAME_CHAR + rb"+)")
 
-_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
-_NAME_N = re.compile(rb"/N(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
-_NAME_FIRST = re.compile(rb"/First(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
-_NAME_FILTER = re.compile(rb"/Filter(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+_OBJECT_STREAM = _whole_name(rb"/Type\s*/ObjStm")
+_NAME_N = _whole_name(rb"/N")
+_NAME_FIRST = _whole_name(rb"/First")
+_NAME_FILTER = _whole_name(rb"/Filter")
 _PREDICTOR = re.compile(rb"/Predictor\s+(\d+)")
-_ENCRYPT = re.compile(rb"/Encrypt(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+_ENCRYPT = _whole_name(rb"/Encrypt")
 
 _DECODERS_BY_NAME = {
     b"FlateDecode": "flate",
