@@ -42,6 +42,7 @@ urlpatterns = [
     path("surveys/", include("apps.surveys.urls")),
     path("objectives/", include("apps.objectives.urls")),
     path("reviews/", include("apps.reviews.urls")),
+    path("outbox/", include("apps.core.urls")),
     path("s/", include("apps.surveys.public_urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
+from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.crypto import ErasedError, PersonalDataModel, encrypted_field, unwrap
@@ -45,6 +47,22 @@ class OutboundEmailQuerySet(models.QuerySet):
         content_type = ContentType.objects.get_for_model(record, for_concrete_model=True)
         return self.filter(concerns_type=content_type, concerns_id=record.pk)
 
+    def failed(self) -> OutboundEmailQuerySet:
+        """E-mails the outbox gave up on, waiting for a quality manager to resend or dismiss them."""
+        return self.filter(status=OutboundEmail.Status.FAILED)
+
+    def with_kind(self) -> OutboundEmailQuerySet:
+        """Annotate `kind`: what the e-mail was for. The idempotency key's prefix names it
+        ("complaint-ack", "password-reset"); e-mails queued without a key fall back to their template."""
+        prefix = models.Func(
+            "idempotency_key",
+            models.Value(":"),
+            models.Value(1),
+            function="split_part",
+            output_field=models.CharField(),
+        )
+        return self.annotate(kind=Coalesce(NullIf(prefix, models.Value("")), "template"))
+
 
 class OutboundEmail(PersonalDataModel, TimeStampedModel):
     """An e-mail the portal must send: a row first, then a Celery task.
@@ -64,12 +82,20 @@ class OutboundEmail(PersonalDataModel, TimeStampedModel):
       a complaint, a feedback, a contact) is sealed with that record's data key,
       so erasing the person shreds it even where nothing else touches the outbox;
       any other e-mail (staff, password reset) gets a data key of its own.
-    - Once the e-mail is sent, given up on or cancelled, they are dropped with the
-      row's own key (`erased_at` says when). What an auditor needs stays: the kind
-      of e-mail (idempotency key, template), the record it was about, the times,
-      attempts and outcome.
-    - Erasing the person drops them from all their e-mails and cancels the unsent
-      ones (apps.core.services.outbox_erase).
+    - Once the e-mail is sent or cancelled, they are dropped with the row's own key
+      (`erased_at` says when). What an auditor needs stays: the kind of e-mail
+      (idempotency key, template), the record it was about, the times, attempts
+      and outcome.
+    - An e-mail given up on (FAILED) keeps them, still sealed, so that a quality
+      manager can resend exactly what was meant to go (`email_resend`: the same
+      Message-ID, a fresh count of attempts) or dismiss it (`email_dismiss`:
+      cancelled, content dropped). Never longer than OUTBOX_FAILED_KEEP_DAYS after
+      the last attempt: then `outbox_purge` drops them and the row stays failed,
+      listed but no longer resendable. Re-rendering from the source record instead
+      was not chosen: each app builds its e-mails differently, and some (password
+      resets, review reports to outside addresses) have no record to rebuild from.
+    - Erasing the person drops them from all their e-mails, failed ones included,
+      and cancels the unsent ones (apps.core.services.outbox_erase).
     """
 
     class Status(models.TextChoices):
@@ -89,6 +115,8 @@ class OutboundEmail(PersonalDataModel, TimeStampedModel):
         ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
     concerns_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    # For reading (the failed e-mails page prefetches it); write through seal_with().
+    concerns = GenericForeignKey("concerns_type", "concerns_id")
     to_ct = models.TextField(blank=True, editable=False)
     subject_ct = models.TextField(blank=True, editable=False)
     body_ct = models.TextField(blank=True, editable=False)
@@ -166,3 +194,4 @@ class ReferenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}-{self.year}: {self.last}"
+

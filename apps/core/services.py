@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.audit import services as audit
+from apps.audit.models import AuditEntry
 from apps.core.crypto import ErasedError, PersonalDataModel
-from apps.core.exceptions import dependency_errors
+from apps.core.exceptions import BusinessRuleViolation, dependency_errors
 from apps.core.log_filters import redact
 from apps.core.models import OutboundEmail
 from apps.core.queue import enqueue_on_commit
@@ -118,8 +122,9 @@ def email_send(*, email_id: int) -> bool:
     """Deliver one queued e-mail. Returns True when this call sent it.
 
     Raises the transport's error after releasing the row, so the task can
-    retry; after OUTBOX_MAX_ATTEMPTS the row is marked failed for good. Sent or
-    failed for good, the row keeps no personal content. An e-mail whose person
+    retry; after OUTBOX_MAX_ATTEMPTS the row is marked failed for good, its sealed
+    content kept for a quality manager to resend (`email_resend`). Sent, the row
+    keeps no personal content. An e-mail whose person
     was erased meanwhile is cancelled: there is nothing left to send, nor anyone
     to send it to.
     """
@@ -156,11 +161,11 @@ def email_send(*, email_id: int) -> bool:
     except Exception as error:
         failed = email.attempts >= settings.OUTBOX_MAX_ATTEMPTS
         # Only while still ours: an erasure may have cancelled the row during the attempt.
+        # A failed row keeps its sealed content for a resend; outbox_purge drops it in time.
         OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.SENDING).update(
             status=OutboundEmail.Status.FAILED if failed else OutboundEmail.Status.QUEUED,
             # Mail servers name the refused recipient in their answer.
             last_error=redact(f"{type(error).__name__}: {error}")[:500],
-            **(_without_content() if failed else {}),
         )
         logger.warning("e-mail delivery failed", extra={"email_id": email_id, "attempt": email.attempts})
         raise
@@ -202,7 +207,19 @@ def outbox_sweep(*, limit: int = 500) -> list[int]:
 
 
 def outbox_purge(*, limit: int = 5000) -> int:
-    """Delete sent e-mails past their retention period; returns how many."""
+    """Delete sent e-mails past their retention period; returns how many.
+
+    Also drops the content of failed e-mails whose last attempt is older than
+    OUTBOX_FAILED_KEEP_DAYS: nobody resent them in time, so what they said is no
+    longer kept (the row stays, failed, as evidence that it never went).
+    """
+    expired = timezone.now() - timedelta(days=settings.OUTBOX_FAILED_KEEP_DAYS)
+    stale = list(
+        OutboundEmail.objects.failed()
+        .filter(erased_at__isnull=True, claimed_at__lt=expired)
+        .values_list("pk", flat=True)[:limit]
+    )
+    OutboundEmail.objects.filter(pk__in=stale, status=OutboundEmail.Status.FAILED).update(**_without_content())
     cutoff = timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     ids = list(
         OutboundEmail.objects.filter(status=OutboundEmail.Status.SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[
@@ -232,3 +249,77 @@ def outbox_erase(*, record: models.Model) -> int:
             **_without_content(),
         )
     )
+
+
+@dataclass(frozen=True)
+class ResendResult:
+    resent: list[OutboundEmail] = field(default_factory=list)
+    # Failed, but nothing left to send: the person was erased or the keeping period is over.
+    refused: list[OutboundEmail] = field(default_factory=list)
+
+
+def _lock_failed(email_ids: Iterable[int]) -> list[OutboundEmail]:
+    """The failed rows among `email_ids`, locked in primary-key order (two managers selecting
+    overlapping rows cannot deadlock). Rows no longer failed are left out: a second click, or a
+    colleague, got there first."""
+    return list(
+        OutboundEmail.objects.select_for_update()
+        .failed()
+        .filter(pk__in=sorted({int(pk) for pk in email_ids}))
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def email_resend(*, email_ids: Iterable[int], actor) -> ResendResult:
+    """Queue failed e-mails again, from the failed e-mails page (one or a selection).
+
+    Locks the rows; each that still holds its content goes back to the queue with a
+    fresh count of attempts and its own Message-ID, so a copy that an earlier attempt did
+    deliver after all is recognisably the same message. Writes one audit entry per row
+    (who resent it, the error it had) and enqueues its send task after commit. Rows no
+    longer failed are skipped quietly (idempotent against double clicks). Raises
+    BusinessRuleViolation when none could be resent because their content is gone;
+    otherwise such rows are returned in `refused`.
+    """
+    result = ResendResult()
+    for email in _lock_failed(email_ids):
+        if email.erased_at is not None or not email.to_ct:
+            result.refused.append(email)
+            continue
+        before = email.attempts
+        email.status = OutboundEmail.Status.QUEUED
+        email.attempts = 0
+        email.save(update_fields=["status", "attempts", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.TRANSITION,
+            obj=email,
+            changes={"status": [OutboundEmail.Status.FAILED, OutboundEmail.Status.QUEUED], "attempts": [before, 0]},
+            reason=f"Resent by hand after: {email.last_error}",
+        )
+        from apps.core.tasks import send_email_task
+
+        enqueue_on_commit(send_email_task, email.pk)
+        result.resent.append(email)
+    if result.refused and not result.resent:
+        raise BusinessRuleViolation(_("The e-mail cannot be resent: its content is no longer kept."))
+    return result
+
+
+@transaction.atomic
+def email_dismiss(*, email_ids: Iterable[int], actor) -> list[OutboundEmail]:
+    """Give up on failed e-mails for good (the customer was reached another way, say):
+    cancelled, their content and own data key dropped, one audit entry each. Locks the rows;
+    rows no longer failed are skipped. Returns the dismissed rows."""
+    dismissed = _lock_failed(email_ids)
+    for email in dismissed:
+        OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.CANCELLED, **_without_content())
+        audit.record(
+            actor=actor,
+            action=AuditEntry.Action.TRANSITION,
+            obj=email,
+            changes={"status": [OutboundEmail.Status.FAILED, OutboundEmail.Status.CANCELLED]},
+            reason=f"Dismissed by hand after: {email.last_error}",
+        )
+    return dismissed

@@ -367,6 +367,9 @@ OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 90)
 # A queued e-mail not sent after this long is handed to a worker again.
 OUTBOX_STALE_AFTER = timedelta(minutes=10)
 OUTBOX_MAX_ATTEMPTS = 8
+# An e-mail given up on keeps its (sealed) content this long after its last attempt, for a
+# quality manager to resend from the failed e-mails page; then only the failure is kept.
+OUTBOX_FAILED_KEEP_DAYS = env_int("OUTBOX_FAILED_KEEP_DAYS", 14)
 
 # `seed_demo` refuses to run unless a development mode turns this on.
 DEMO_DATA_ALLOWED = False

@@ -26,6 +26,7 @@ MENU = [
     "Corrective actions",
     "Management reviews",
     "People",
+    "Failed e-mails",
     "Audit trail",
     "Evidence by clause",
     "Evidence packs",
