@@ -6,16 +6,24 @@ the interval's slot since the epoch for an interval entry, the minute for a cron
 resolution). The first beat to claim a slot sends the job; another beat firing the same entry
 in that slot sends nothing. A single beat never fires an entry twice within one slot, so it is
 never held back. Redis is the broker too: when it cannot be reached, nothing could be sent anyway.
+
+Beat also leaves what /healthz and /metrics read of it: a heartbeat on every tick
+(BEAT_HEARTBEAT_KEY; a tick comes at least every `max_interval` seconds) and, per entry, when
+it last sent the job (the BEAT_LAST_SENT_KEY hash). The schedule file keeps that too, but only
+on beat's own disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from datetime import timedelta
 
 import redis
 from celery.beat import PersistentScheduler, ScheduleEntry
 from celery.schedules import crontab, schedule
+from django.utils import timezone
 
 from apps.core.redis_client import redis_client
 
@@ -23,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "qms:beat"
 CRONTAB_SLOT_SECONDS = 60
+BEAT_HEARTBEAT_KEY = "qms:beat:heartbeat"
+BEAT_LAST_SENT_KEY = "qms:beat:last-sent"
+# Beat ticks at least every OncePerPeriodScheduler.max_interval: three missed ticks mean it stopped.
+BEAT_HEARTBEAT_MAX_AGE = timedelta(minutes=3)
 
 
 def slot_seconds(entry: ScheduleEntry) -> int:
@@ -42,6 +54,18 @@ def claim_slot(entry: ScheduleEntry, *, now: float | None = None) -> bool:
 
 
 class OncePerPeriodScheduler(PersistentScheduler):
+    # Celery's default lets beat sleep five minutes when nothing is due sooner; its heartbeat
+    # must come more often than BEAT_HEARTBEAT_MAX_AGE.
+    max_interval = 60
+
+    def tick(self, *args, **kwargs) -> float:
+        try:
+            redis_client().set(BEAT_HEARTBEAT_KEY, timezone.now().isoformat(), ex=24 * 60 * 60)
+        except (redis.RedisError, OSError) as error:
+            # /healthz then reports beat missing, which is the truth as far as it can tell.
+            logger.warning("beat could not write its heartbeat", extra={"error": type(error).__name__})
+        return super().tick(*args, **kwargs)
+
     def apply_entry(self, entry: ScheduleEntry, producer=None) -> None:
         try:
             claimed = claim_slot(entry)
@@ -55,3 +79,11 @@ class OncePerPeriodScheduler(PersistentScheduler):
             logger.info("beat period already claimed by another beat", extra={"entry": entry.name})
             return
         super().apply_entry(entry, producer=producer)
+
+    def apply_async(self, entry: ScheduleEntry, producer=None, advance=True, **kwargs):
+        result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
+        # Only after the message went out (Celery's apply_entry logs a failure and goes on).
+        # Losing this write loses a metric, never the job.
+        with contextlib.suppress(redis.RedisError, OSError):
+            redis_client().hset(BEAT_LAST_SENT_KEY, entry.name, str(time.time()))
+        return result
