@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from functools import cache
 
 from gunicorn import glogging
@@ -67,8 +68,13 @@ def _secret_paths(urlconf: str) -> tuple[re.Pattern, ...]:
 def secret_paths() -> tuple[re.Pattern, ...]:
     """The URLconf's secret-bearing routes as patterns; none before Django is set up (a gunicorn
     master, say, which serves no request and so logs no path)."""
+    from django.apps import apps
     from django.conf import settings
 
+    # Before setup the URLconf's import fails half-way, after running part of it (a gunicorn
+    # master, with the settings module named but never set up, retried it on every line).
+    if not apps.ready:
+        return ()
     # A filter that raised would break the logging call itself: an unconfigured Django, or a
     # URLconf still being imported when something logs, masks what it can without the paths.
     try:
@@ -129,12 +135,86 @@ class RedactPersonalData(logging.Filter):
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+class RequestContext(logging.Filter):
+    """Add the current request's id (apps.core.request_id) and, inside a Celery task, the task's
+    id and name, so that one search finds every line of a request and of the tasks it caused."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from celery import current_task
+
+        from apps.core.request_id import current
+
+        request_id = current.get()
+        if request_id and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        if current_task and not hasattr(record, "task_id"):
+            record.task_id = current_task.request.id
+            record.task_name = current_task.name
+        return True
+
+
 class RedactingGunicornLogger(glogging.Logger):
-    """gunicorn's logger (qms_portal/gunicorn.py: logger_class) with the same masking on its access
-    and error logs: gunicorn writes them through handlers of its own, not Django's LOGGING."""
+    """gunicorn's logger (qms_portal/gunicorn.py: logger_class): its access and error logs, which
+    gunicorn writes through handlers of its own and not Django's LOGGING, as JSON lines in UTC with
+    the same masking, the access line with the request's id and its fields (#23)."""
 
     def setup(self, cfg) -> None:
+        from apps.core.logging import JsonFormatter
+
         super().setup(cfg)
         for log in (self.access_log, self.error_log):
+            for handler in log.handlers:
+                if getattr(handler, "_gunicorn", False):
+                    handler.setFormatter(JsonFormatter())
             if not any(isinstance(existing, RedactPersonalData) for existing in log.filters):
+                log.addFilter(RequestContext())
                 log.addFilter(RedactPersonalData())
+        if not any(isinstance(existing, AccessFields) for existing in self.access_log.filters):
+            # Before the masking, which replaces the arguments these are read from.
+            self.access_log.filters.insert(0, AccessFields())
+        # The master serves no request and never sets up Django: without this a warning or a
+        # stray log line of its own would be text on stderr. Django replaces it in the workers.
+        if not logging.root.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(JsonFormatter())
+            handler.addFilter(RedactPersonalData())
+            logging.root.addHandler(handler)
+            logging.captureWarnings(True)
+
+    def access(self, resp, req, environ, request_time) -> None:
+        from apps.core.request_id import HEADER, current, safe_request_id
+
+        # Written after the application returned: the id is read back from the answer's header.
+        sent = next((value for name, value in resp.headers if name.lower() == HEADER.lower()), None)
+        token = current.set(safe_request_id(sent))
+        try:
+            super().access(resp, req, environ, request_time)
+        finally:
+            current.reset(token)
+
+    def now(self) -> str:
+        """The `%(t)s` of an access log format, in UTC like every other time in the logs."""
+        return time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime())
+
+
+class AccessFields(logging.Filter):
+    """gunicorn's access line as fields too: method, path, status, bytes and duration, so that a
+    log search can filter on them without parsing the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if isinstance(atoms, dict):
+            record.method = atoms.get("m")
+            record.path = atoms.get("U")
+            record.status = _int(atoms.get("s"))
+            record.bytes = _int(atoms.get("B"))
+            record.duration_ms = _int(atoms.get("M"))
+            record.remote_addr = atoms.get("h")
+        return True
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

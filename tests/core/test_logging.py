@@ -2,10 +2,18 @@ import io
 import json
 import logging
 import os
-from datetime import timedelta
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.request import Request, urlopen
+
+import pytest
 
 from apps.core.log_filters import RedactPersonalData, redact
+from tests.core.log_probe import gunicorn_server
+from tests.workers import celery_workers, wait_for
 
 
 def test_email_addresses_and_secrets_are_masked():
@@ -164,3 +172,86 @@ def test_development_e_mails_go_to_files_under_var():
     from qms_portal.env import VAR_DIR
 
     assert output == ["django.core.mail.backends.filebased.EmailBackend", str(VAR_DIR / "mail")]
+
+
+# Every line JSON, in UTC, one request id from the web into its tasks (#23) -------------------------
+
+PROBE_SETTINGS = ['ROOT_URLCONF = "tests.core.log_probe"', 'CELERY_IMPORTS = ["tests.core.log_probe"]']
+
+
+def _json_lines(log: Path) -> list[dict]:
+    """Every line of a process's output (stdout and stderr) as JSON, each stamped in UTC."""
+    lines = []
+    for number, text in enumerate(log.read_text().splitlines(), 1):
+        if not text.strip():
+            continue
+        try:
+            line = json.loads(text)
+        except ValueError:
+            pytest.fail(f"{log.name}:{number} is not JSON: {text!r}")
+        stamp = datetime.fromisoformat(line["time"])
+        assert stamp.utcoffset() == timedelta(0), (log.name, number, text)
+        lines.append(line)
+    return lines
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_and_worker_lines_are_json_in_utc_and_a_request_id_follows_its_task(tmp_path):
+    request_id = f"probe-{uuid.uuid4().hex}"
+    worker_log = tmp_path / "worker.log"
+    with celery_workers(tmp_path, PROBE_SETTINGS, {}) as start:
+        start("worker")
+        assert wait_for(lambda: "ready" in worker_log.read_text(), timeout=60)
+        with gunicorn_server(tmp_path) as url:
+            answer = urlopen(Request(f"{url}/log-probe/", headers={"X-Request-ID": request_id}), timeout=30)  # noqa: S310
+            assert answer.headers["X-Request-ID"] == request_id
+            # An id that is no plain token (here an address) is replaced, not logged.
+            unsafe = urlopen(Request(f"{url}/log-probe/", headers={"X-Request-ID": "bob@example.com"}), timeout=30)  # noqa: S310
+            generated = unsafe.headers["X-Request-ID"]
+            assert generated
+            assert "@" not in generated
+            assert wait_for(lambda: worker_log.read_text().count("probe task ran") == 2, timeout=60)
+            time.sleep(0.5)  # Celery's own "succeeded" line follows the task's
+
+    web = _json_lines(tmp_path / "gunicorn.log")
+    worker = _json_lines(worker_log)
+    assert any(line["logger"] == "gunicorn.error" for line in web)  # "Booting worker", say
+    ours = [line for line in web if line.get("request_id") == request_id]
+    assert {line["logger"] for line in ours} >= {"gunicorn.access", "tests.log_probe"}
+    access = next(line for line in ours if line["logger"] == "gunicorn.access")
+    assert "GET /log-probe/" in access["message"]
+    assert {line["logger"] for line in web if line.get("request_id") == generated} >= {"gunicorn.access"}
+    assert all("bob@example.com" not in json.dumps(line) for line in web)
+    task_lines = [line for line in worker if line.get("request_id") == request_id]
+    assert any("probe task ran: from the view" in line["message"] for line in task_lines)
+    assert any("succeeded" in line["message"] for line in task_lines)  # Celery's own line
+    assert [line for line in worker if line.get("request_id") == generated]
+
+
+def test_a_process_without_django_set_up_masks_without_importing_the_urlconf():
+    """A gunicorn master has DJANGO_SETTINGS_MODULE but never sets Django up: each of its log lines
+    tried to import the URLconf, which failed half-way and ran its module again every time."""
+    import subprocess
+    import sys
+
+    code = """
+import importlib.abc, sys
+seen = []
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "qms_portal.urls":
+            seen.append(name)
+sys.meta_path.insert(0, Watch())
+from apps.core.log_filters import redact
+print(redact("Booting worker for bob@example.com"), redact("Listening"), len(seen))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "qms_portal.settings.test"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert output == ["Booting", "worker", "for", "[email]", "Listening", "0"]
