@@ -290,3 +290,10 @@ def test_quality_managers_see_the_count_on_the_dashboard_and_the_menu_entry(clie
         assert "core:outbox_failed" not in [entry.url_name for entry in response.context["nav_entries"]]
         assert 'data-testid="failed-emails"' not in response.content.decode()
         assert f'href="{URL}"' not in response.content.decode()
+
+
+def test_the_page_speaks_german(clients, failed_ack):
+    html = clients["quality_manager"].get(URL, headers={"accept-language": "de"}).content.decode()
+    assert "Fehlgeschlagene E-Mails" in html
+    assert "Erneut senden" in html
+    assert "14 Tage nach ihrem letzten Versuch" in html
