@@ -110,6 +110,9 @@ DATABASES = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, cache, Celery --------------------------------------------------------
+# How long one step of `migrate` waits for a lock before giving up (PostgreSQL units, "0" = forever);
+# while it waits, every query on that table queues behind it (apps/core/management/commands/migrate.py).
+MIGRATION_LOCK_TIMEOUT = env("MIGRATION_LOCK_TIMEOUT", "5s")
 
 REDIS_URL = env("REDIS_URL", required=True)
 REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL)
