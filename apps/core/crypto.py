@@ -7,6 +7,8 @@ from FIELD_ENCRYPTION_KEY (comma-separated, newest first).
 
 - Key rotation re-wraps the small data keys with the newest master key
   (`manage.py rotate_encryption_keys`); field values are never re-encrypted.
+  Every column holding a wrapped data key is a `WrappedKeyField`, and every
+  model with one is listed in apps/core/keys.py (a system check says so).
 - Erasure destroys the record's data key ("crypto-shredding"): ciphertext left
   in any copy of the row made afterwards, or in a field that was missed, can
   no longer be read. Backups taken before the erasure still hold the wrapped
@@ -26,21 +28,43 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
-__all__ = ["InvalidToken", "PersonalDataModel", "blind_index", "encrypted_field", "encrypted_properties"]
+__all__ = [
+    "InvalidToken",
+    "PersonalDataModel",
+    "WrappedKeyField",
+    "blind_index",
+    "encrypted_field",
+    "encrypted_properties",
+]
+
+
+@cache
+def _parse(keys: str) -> tuple[tuple[str, Fernet], ...]:
+    parts = [key.strip() for key in keys.split(",") if key.strip()]
+    if not parts:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must hold at least one Fernet key.")
+    parsed = []
+    for position, key in enumerate(parts, start=1):
+        try:
+            parsed.append((key, Fernet(key)))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY entry {position} of {len(parts)} is not a Fernet key "
+                "(32 url-safe base64 bytes): "
+                'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+            ) from error
+    return tuple(parsed)
+
+
+def master_keys() -> tuple[tuple[str, Fernet], ...]:
+    """The configured master keys as (key, Fernet), newest first. Raises ImproperlyConfigured
+    for an empty or malformed FIELD_ENCRYPTION_KEY."""
+    return _parse(settings.FIELD_ENCRYPTION_KEY)
 
 
 @cache
 def _master(keys: str) -> MultiFernet:
-    parts = [key.strip() for key in keys.split(",") if key.strip()]
-    if not parts:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must hold at least one Fernet key.")
-    try:
-        return MultiFernet([Fernet(key) for key in parts])
-    except ValueError as error:
-        raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEY entries must be Fernet keys (32 url-safe base64 bytes): "
-            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
-        ) from error
+    return MultiFernet([fernet for _key, fernet in _parse(keys)])
 
 
 def master() -> MultiFernet:
@@ -76,6 +100,17 @@ def blind_index(value: str) -> str:
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
+class WrappedKeyField(models.TextField):
+    """A data key wrapped by the master key. Rotation re-wraps every column of this type, so
+    a model holding one must be listed in apps/core/keys.py (system check core.E001)."""
+
+    def deconstruct(self):
+        # Migrations see a plain TextField: the type is a marker for the registry check, and the
+        # column is the same, so declaring it changes no schema and writes no migration.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.TextField", args, kwargs
+
+
 class ErasedError(Exception):
     """The record's data key was destroyed: its personal data can no longer be read."""
 
@@ -88,7 +123,7 @@ class PersonalDataModel(models.Model):
     owning app's service, which also replaces the values by pseudonyms.
     """
 
-    data_key = models.TextField(blank=True, editable=False, help_text="Data key wrapped by the master key.")
+    data_key = WrappedKeyField(blank=True, editable=False, help_text="Data key wrapped by the master key.")
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.core import keys
 from apps.core.beat import BEAT_HEARTBEAT_KEY, BEAT_HEARTBEAT_MAX_AGE
 from apps.core.redis_client import redis_client
 from apps.core.tasks import HEARTBEAT_KEY, canary_task
@@ -101,10 +102,11 @@ def healthz(request):
         "redis": redis_status,
         "celery_broker": _broker(),
         "static_files": _static_files(),
+        "encryption_keys": keys.health(),
         "celery_worker": heartbeat_state(worker_stamp, settings.WORKER_HEARTBEAT_MAX_AGE),
         "celery_beat": heartbeat_state(beat_stamp, BEAT_HEARTBEAT_MAX_AGE),
     }
-    required = ["database", "redis", "celery_broker", "static_files"]
+    required = ["database", "redis", "celery_broker", "static_files", "encryption_keys"]
     if request.GET.get("worker") == "1":
         required += ["celery_worker", "celery_beat"]
         if redis_status["ok"] and not checks["celery_beat"]["ok"]:

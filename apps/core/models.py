@@ -195,3 +195,23 @@ class ReferenceCounter(models.Model):
     def __str__(self) -> str:
         return f"{self.prefix}-{self.year}: {self.last}"
 
+
+class MasterKeyCheck(models.Model):
+    """The key check value of one master key this database's data keys were wrapped with.
+
+    `fingerprint` names the key without revealing it (apps.core.keys.fingerprint); `token`
+    is a known constant encrypted under the key. A start-up whose FIELD_ENCRYPTION_KEY matches
+    none of the recorded keys is refused: it would fail every read, or write records nobody
+    can read later. Rows are added by apps.core.keys.record_master_keys and never changed.
+    """
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    token = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "master key check value"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Master key {self.fingerprint}"
