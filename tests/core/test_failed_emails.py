@@ -232,9 +232,41 @@ def test_query_count_does_not_grow_with_the_rows(clients, unreachable_smtp, djan
     small = count_queries()
     build(4)
     assert count_queries() == small
-    # Session, user, permissions, the kinds for the filter, the page of rows, the records they concern.
+    # Session, user, the user's and the groups' permissions, the kinds for the filter, the page of
+    # rows, the records they concern (one query per record type), the role shown in the header.
     with django_assert_max_num_queries(8):
         client.get(URL)
+
+
+def test_the_page_comes_in_pages(clients, unreachable_smtp, monkeypatch):
+    from apps.core.outbox_views import FailedEmailListView
+
+    monkeypatch.setattr(FailedEmailListView, "paginate_by", 2)
+    newest_first = [_failed_invitation(f"{n}@example.com").pk for n in range(3)][::-1]
+    client = clients["quality_manager"]
+    first = client.get(URL, {"kind": "emails/account_invitation.txt"}).context
+    assert [row.email.pk for row in first["rows"]] == newest_first[:2]
+    next_url = first["page_obj"].next_url
+    second = client.get(URL + next_url if next_url.startswith("?") else next_url).context
+    assert [row.email.pk for row in second["rows"]] == newest_first[2:]
+    assert second["filter"].form.cleaned_data["kind"] == "emails/account_invitation.txt"  # the filter stays
+
+
+def test_a_selection_resends_what_it_can_and_says_what_it_could_not(
+    clients, failed_ack, quality_manager, django_capture_on_commit_callbacks
+):
+    invitation = _failed_invitation()
+    complaints.complaint_erase_personal_data(complaint_id=failed_ack.concerns_id, actor=quality_manager, reason="x")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = clients["quality_manager"].post(
+            f"{URL}resend/", {"email": [failed_ack.pk, invitation.pk]}, follow=True
+        )
+    html = response.content.decode()
+    assert "1 e-mail queued again." in html
+    assert "1 e-mail cannot be resent: its content is no longer kept." in html
+    assert len(callbacks) == 1
+    statuses = dict(OutboundEmail.objects.values_list("pk", "status"))
+    assert (statuses[failed_ack.pk], statuses[invitation.pk]) == ("failed", "queued")
 
 
 @pytest.mark.parametrize(("persona", "expected"), [("staff", 403), ("auditor", 403), ("anonymous", 302)])

@@ -205,7 +205,8 @@ def test_a_delivery_error_kept_on_the_row_names_no_address(monkeypatch):
     assert _clear_text_found(_outbox_rows(), ADDRESS) == []
 
 
-def test_a_message_given_up_on_keeps_no_personal_content(settings, monkeypatch):
+def test_a_message_given_up_on_keeps_its_content_only_sealed(settings, monkeypatch):
+    # Kept for a quality manager to resend (#23: tests/core/test_failed_emails.py), never in clear.
     settings.OUTBOX_MAX_ATTEMPTS = 1
 
     def refuse(self, *args, **kwargs):
@@ -220,6 +221,7 @@ def test_a_message_given_up_on_keeps_no_personal_content(settings, monkeypatch):
     email.refresh_from_db()
     assert email.status == OutboundEmail.Status.FAILED
     assert _clear_text_found(_outbox_rows(), ADDRESS, NAME) == []
+    assert email.to == ADDRESS
 
 
 def test_erasing_a_feedback_submitter_clears_their_outbox_rows(quality_manager):
