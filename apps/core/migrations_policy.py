@@ -178,6 +178,14 @@ def _operation_problems(
     app_label = migration.app_label
     if isinstance(operation, AddIndexConcurrently | RemoveIndexConcurrently):
         return ["runs a concurrent index step inside a transaction: set atomic = False"] if migration.atomic else []
+    if isinstance(operation, migrations.SeparateDatabaseAndState):
+        # What runs on the database is what counts, whatever the state side says.
+        inner_state = state.clone()
+        problems = []
+        for inner in operation.database_operations:
+            problems += _operation_problems(inner, migration, inner_state, created)
+            inner.state_forwards(app_label, inner_state)
+        return problems
     if isinstance(operation, migrations.RunSQL):
         large = {
             _db_table(state, label, name)

@@ -8,6 +8,7 @@ lock the upgrade needs, then again once it is gone.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -127,6 +128,16 @@ def _bad_operations(state) -> dict[str, tuple[list, bool]]:
             [AddIndexConcurrently("complaint", models.Index(fields=["status"], name="complaint_status_idx"))],
             True,
         ),
+        "hides a plain index in SeparateDatabaseAndState": (
+            [
+                migrations.SeparateDatabaseAndState(
+                    database_operations=[
+                        migrations.AddIndex("complaint", models.Index(fields=["status"], name="complaint_status_idx"))
+                    ]
+                )
+            ],
+            True,
+        ),
     }
 
 
@@ -145,6 +156,7 @@ def _bad_operations(state) -> dict[str, tuple[list, bool]]:
         "runs CREATE INDEX in SQL",
         "runs ALTER TYPE in SQL",
         "builds concurrently inside a transaction",
+        "hides a plain index in SeparateDatabaseAndState",
     ],
 )
 def test_the_guard_names_each_step_that_locks_a_large_table(case, latest_state):
@@ -351,7 +363,7 @@ def test_an_upgrade_blocked_by_a_lock_gives_up_after_the_timeout_then_finishes_w
 
 
 def test_the_portals_own_connections_wait_for_locks_as_before(db):
-    call_command("migrate", check_unapplied=True, verbosity=0)  # sets lock_timeout while it runs
+    call_command("migrate", plan=True, stdout=io.StringIO())  # sets lock_timeout while it runs
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
