@@ -20,6 +20,28 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class RateLimitCount(models.Model):
+    """One rate-limit counter (a scope and a client or key) in one fixed window, counted here only
+    while Redis, where the limits normally count, is down (apps.core.public.rate_limited).
+
+    Written only by that function's single upsert, so parallel web processes add up exactly.
+    `key` is a keyed hash of the counter's name: no client address is kept in clear. Rows past
+    `expires_at` are deleted whenever the fallback opens a new window.
+    """
+
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "rate limit count"
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.window_start:%Y-%m-%d %H:%M:%S}: {self.count}"
+
+
 class CategoryBase(TimeStampedModel):
     """A list quality managers keep (complaint categories, feedback categories): an entry is
     renamed or retired, never deleted, so the records filed under it keep their meaning."""

@@ -9,6 +9,7 @@ form or a retry after a timeout records the submission once.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
@@ -17,10 +18,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.client import client_key
-from apps.core.redis_client import redis_client
+from apps.core.models import RateLimitCount
+from apps.core.redis_client import REDIS_UNAVAILABLE, redis_client, redis_failed, redis_resting
+
+logger = logging.getLogger(__name__)
 
 HONEYPOT_FIELD = "website"
 
@@ -48,14 +53,57 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: s
     A fixed window in the shared Redis, so all web processes count together: one round trip
     (create the counter with its expiry unless it exists, then increment, in one MULTI) on
     every public form's hot path, where the cache API's add-then-incr took three.
+
+    While Redis is down the count goes on in PostgreSQL (`_count_in_postgresql`), which holds
+    everything a submission is anyway: a Redis outage must not turn customers away, nor open
+    the forms to a flood. The counts of the two stores are not merged, so across a switch a
+    client gets at most one window's worth in each.
     """
     # The cache's prefix: cleared with it.
     counter = cache.make_key(f"ratelimit:{scope}:{key or client_key(request)}")
-    pipeline = redis_client().pipeline(transaction=True)
-    pipeline.set(counter, 0, ex=window_seconds, nx=True)
-    pipeline.incr(counter)
-    _created, count = pipeline.execute()
-    return count > limit
+    url = settings.REDIS_CLIENT_URL
+    if not redis_resting(url):
+        try:
+            pipeline = redis_client(timeout=RATE_LIMIT_REDIS_TIMEOUT).pipeline(transaction=True)
+            pipeline.set(counter, 0, ex=window_seconds, nx=True)
+            pipeline.incr(counter)
+            _created, count = pipeline.execute()
+            return count > limit
+        except REDIS_UNAVAILABLE as error:
+            redis_failed(url)
+            logger.warning(
+                "rate limits count in PostgreSQL while Redis is unavailable", extra={"error": type(error).__name__}
+            )
+    return _count_in_postgresql(counter, window_seconds) > limit
+
+
+# A Redis on the same network answers in well under a millisecond; one that does not within this
+# is treated as down, so that a hung server costs a request half a second, not the usual two.
+RATE_LIMIT_REDIS_TIMEOUT = 0.5
+
+
+def _count_in_postgresql(counter: str, window_seconds: int) -> int:
+    """Count one for `counter` in the window of PostgreSQL's clock (one clock for every web
+    process) and return the window's count. One upsert: the unique (key, window_start) row is
+    created or incremented atomically, so parallel processes neither lose a count nor pass one
+    more. Opening a window also deletes the windows that have ended, so the table stays small."""
+    table = RateLimitCount._meta.db_table
+    digest = salted_hmac("qms.core.rate_limit", counter, algorithm="sha256").hexdigest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH bounds AS (SELECT to_timestamp(floor(extract(epoch FROM now()) / %(w)s) * %(w)s) AS start)
+            INSERT INTO {table} (key, window_start, count, expires_at)
+            SELECT %(key)s, start, 1, start + make_interval(secs => %(w)s) FROM bounds
+            ON CONFLICT (key, window_start) DO UPDATE SET count = {table}.count + 1
+            RETURNING count
+            """,  # noqa: S608 (the table name is the model's own)
+            {"key": digest, "w": window_seconds},
+        )
+        count = cursor.fetchone()[0]
+        if count == 1:
+            cursor.execute(f"DELETE FROM {table} WHERE expires_at < now()")  # noqa: S608
+    return count
 
 
 REFERENCE_MAX_AGE_SECONDS = 15 * 60

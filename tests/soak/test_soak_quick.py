@@ -1,6 +1,7 @@
 """The reduced soak in `make test` (#10): ten customers for twenty seconds through gunicorn on the
-soak's own PostgreSQL and Redis, each stopped for three seconds and started again. The full one
-is `make soak` (tests/soak/soak_load.py)."""
+soak's own PostgreSQL and Redis, each stopped for three seconds and started again: nothing lost or
+sent twice, and not one customer turned away while Redis was down. The full one is `make soak`
+(tests/soak/soak_load.py)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,9 @@ def test_submissions_survive_a_redis_and_a_postgres_restart_with_nothing_lost(db
     report = soak(tmp_path, current_database(), customers=10, seconds=20, faults=faults)
     print("\n".join(["", *report.lines()]))
     assert problems(report) == []
-    assert all(fault.answered_while_down[503] > 0 for fault in faults), [f.answered_while_down for f in faults]
+    redis, postgres = faults
+    # Customers were sending while each was down: PostgreSQL's outage is answered 503, Redis's
+    # is not noticed by them at all (problems() demands 0 refused and some accepted; #27).
+    assert postgres.answered_while_down[503] > 0, postgres.answered_while_down
+    assert redis.answered_while_down[302] > 0, redis.answered_while_down
+    assert redis.answered_while_down[503] == 0, redis.answered_while_down
