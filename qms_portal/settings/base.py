@@ -532,3 +532,19 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Error reports: to Sentry when SENTRY_DSN is set, personal data scrubbed (apps/core/sentry.py).
+SENTRY_DSN = env("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from apps.core.sentry import sentry_init
+
+    try:
+        _sentry_traces = float(env("SENTRY_TRACES_SAMPLE_RATE", "0"))
+    except ValueError as error:
+        raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be a number between 0 and 1.") from error
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", "production"),
+        release=env("SENTRY_RELEASE", "") or None,
+        traces_sample_rate=_sentry_traces,
+    )

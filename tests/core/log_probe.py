@@ -21,7 +21,7 @@ def log_probe_task(note: str) -> None:
 
 
 @shared_task(name="tests.log_probe_fail")
-def log_probe_fail_task(address: str) -> None:
+def log_probe_fail_task(address: str, full_name: str = "") -> None:
     logger.info("about to fail for %s", address)
     raise ValueError(f"task could not reach {address}")
 
