@@ -11,6 +11,8 @@ WEB_ACCESS_LOG (a path, `-` for stdout, empty for none when a proxy in front log
 """
 
 import os
+import shutil
+import tempfile
 
 from apps.core.log_filters import RedactingGunicornLogger
 
@@ -30,3 +32,18 @@ errorlog = "-"
 # as in our own logs.
 logger_class = RedactingGunicornLogger
 control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    """Give the worker processes one metrics directory, empty at every start (apps/core/metrics.py):
+    each process writes its request counts there and a scrape of any of them sums them all. An
+    operator's own PROMETHEUS_MULTIPROC_DIR is kept (then they must empty it before a start)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="qms-prometheus-")
+        server.qms_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_exit(server) -> None:
+    made = getattr(server, "qms_metrics_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)

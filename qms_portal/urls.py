@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts.api import views as accounts_api
 from apps.audit.api import views as audit_api
 from apps.core.health import healthz
+from apps.core.metrics import metrics_view
 from apps.core.views import error_view
 
 router = DefaultRouter(trailing_slash=True)
@@ -48,6 +49,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 if settings.ADMIN_ENABLED:
     urlpatterns.append(path("admin/", admin.site.urls))

@@ -11,10 +11,12 @@ from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from apps.core import services
+from apps.core import metrics, services
 from apps.core.redis_client import redis_client
 
 HEARTBEAT_KEY = "qms:worker:heartbeat"
+# Imported for its Celery signal handlers: every worker counts task runs, failures and retries.
+_TASK_METRICS = metrics
 
 
 class _CloseAtThreadExit:

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "apps.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files are not counted), before everything else that answers.
+    "apps.core.metrics.MetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -254,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # How long a worker may be silent before /healthz reports it missing.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=3)
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404
+# (apps/core/metrics.py). gunicorn's processes are summed through PROMETHEUS_MULTIPROC_DIR,
+# which qms_portal/gunicorn.py makes at start unless set.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # Analytics roll-ups ----------------------------------------------------------
 # Days folded into the roll-ups per refresh run; a backlog larger than this drains over
