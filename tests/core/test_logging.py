@@ -2,6 +2,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
-from apps.core.log_filters import RedactPersonalData, redact
+from apps.core.log_filters import RedactPersonalData, RequestContext, redact
 from tests.core.log_probe import gunicorn_server
 from tests.workers import celery_workers, wait_for
 
@@ -197,12 +198,15 @@ def _json_lines(log: Path) -> list[dict]:
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_gunicorn_and_worker_lines_are_json_in_utc_and_a_request_id_follows_its_task(tmp_path):
+def test_gunicorn_worker_and_beat_lines_are_json_in_utc_and_a_request_id_follows_its_task(tmp_path):
     request_id = f"probe-{uuid.uuid4().hex}"
-    worker_log = tmp_path / "worker.log"
-    with celery_workers(tmp_path, PROBE_SETTINGS, {}) as start:
+    worker_log, beat_log = tmp_path / "worker.log", tmp_path / "beat.log"
+    beat_schedule = "CELERY_BEAT_SCHEDULE = {'probe': {'task': 'tests.log_probe', 'schedule': 1.0, 'args': ['beat']}}"
+    with celery_workers(tmp_path, [*PROBE_SETTINGS, beat_schedule], {}) as start:
         start("worker")
+        start("beat", beat=True)
         assert wait_for(lambda: "ready" in worker_log.read_text(), timeout=60)
+        assert wait_for(lambda: "Sending due task probe" in beat_log.read_text(), timeout=60)
         with gunicorn_server(tmp_path) as url:
             answer = urlopen(Request(f"{url}/log-probe/", headers={"X-Request-ID": request_id}), timeout=30)  # noqa: S310
             assert answer.headers["X-Request-ID"] == request_id
@@ -211,11 +215,14 @@ def test_gunicorn_and_worker_lines_are_json_in_utc_and_a_request_id_follows_its_
             generated = unsafe.headers["X-Request-ID"]
             assert generated
             assert "@" not in generated
-            assert wait_for(lambda: worker_log.read_text().count("probe task ran") == 2, timeout=60)
+            assert wait_for(lambda: worker_log.read_text().count("probe task ran: from the view") == 2, timeout=60)
             time.sleep(0.5)  # Celery's own "succeeded" line follows the task's
 
     web = _json_lines(tmp_path / "gunicorn.log")
     worker = _json_lines(worker_log)
+    assert any(line["message"].startswith("beat: Starting") for line in _json_lines(beat_log))
+    # A task sent by beat belongs to no request.
+    assert all("request_id" not in line for line in worker if line.get("task_name") and "beat" in line["message"])
     assert any(line["logger"] == "gunicorn.error" for line in web)  # "Booting worker", say
     ours = [line for line in web if line.get("request_id") == request_id]
     assert {line["logger"] for line in ours} >= {"gunicorn.access", "tests.log_probe"}
@@ -255,3 +262,41 @@ print(redact("Booting worker for bob@example.com"), redact("Listening"), len(see
         timeout=60,
     ).stdout.split()
     assert output == ["Booting", "worker", "for", "[email]", "Listening", "0"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("3f2a9c0e-1b7d-4c55-9e1a-2b6f0d8c4a71", True),  # a UUID, as most proxies make
+        ("a1b2c3d4e5f60718293a4b5c6d7e8f90", True),  # nginx's $request_id
+        ("bob@example.com", False),  # personal data would ride along into every line
+        ('x", "level": "CRITICAL', False),  # a forged field
+        ("line\r\nbreak", False),
+        ("x" * 129, False),
+        ("", False),
+    ],
+)
+@pytest.mark.django_db
+def test_a_request_id_from_the_proxy_is_kept_only_when_it_is_a_plain_token(client, sent, kept):
+    answer = client.get("/healthz", HTTP_X_REQUEST_ID=sent)
+    echoed = answer["X-Request-ID"]
+    assert (echoed == sent) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,128}", echoed)
+
+
+def test_a_task_run_eagerly_logs_with_its_callers_request_id(settings, caplog):
+    from apps.core.request_id import current
+    from tests.core.log_probe import log_probe_task
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    token = current.set("caller-request-1")
+    try:
+        with caplog.at_level(logging.INFO, logger="tests.log_probe"):
+            log_probe_task.apply(args=["eager"])
+        # The task's end leaves the caller's id in place for the caller's next lines.
+        assert current.get() == "caller-request-1"
+    finally:
+        current.reset(token)
+    record = next(record for record in caplog.records if "probe task ran: eager" in record.getMessage())
+    RequestContext().filter(record)  # as the stdout handler does; a no-op when it already did
+    assert record.request_id == "caller-request-1"
