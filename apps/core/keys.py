@@ -26,7 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps as django_apps
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 
 from apps.core import crypto
 
@@ -209,17 +209,34 @@ def rewrap_batch(model: type[models.Model], column: str, *, after_pk: int, batch
         )
         if not batch:
             return None, tally
+        pks, rotated = [], []
         for pk, wrapped in batch:
             state, data_key = keys.open(wrapped)
-            if state != "old":
+            if state == "old":
+                pks.append(pk)
+                rotated.append(keys.newest.encrypt(data_key).decode())
+            else:
                 setattr(tally, state, getattr(tally, state) + 1)
-                continue
-            rotated = keys.newest.encrypt(data_key).decode()
-            # The data key is not part of the record: no audit entry per row, as for any
-            # unaudited_update (the base manager's plain update, for holders without one).
-            model._base_manager.filter(pk=pk).update(**{column: rotated})
-            tally.rewrapped += 1
+        if pks:
+            _update_column(model, column, pks, rotated)
+            tally.rewrapped = len(pks)
     return batch[-1][0], tally
+
+
+def _update_column(model: type[models.Model], column: str, pks: list[int], values: list[str]) -> None:
+    """One UPDATE for the whole batch (one per row took 1.5 ms a row: 150 s for 100,000).
+
+    Raw SQL, like any unaudited_update: the wrapped data key is not part of the record, so no
+    audit entry is written, and the audit guard of the holders' querysets is not in the way."""
+    quote = connection.ops.quote_name
+    table, pk_column = model._meta.db_table, model._meta.pk.column
+    statement = (
+        f"UPDATE {quote(table)} SET {quote(column)} = batch.wrapped "  # noqa: S608 - names from the model
+        "FROM unnest(%s::bigint[], %s::text[]) AS batch(pk, wrapped) "
+        f"WHERE {quote(table)}.{quote(pk_column)} = batch.pk"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [pks, values])
 
 
 def rotate(*, batch_size: int = 500, progress: Callable[[str, Tally], None] | None = None) -> dict[str, Tally]:
