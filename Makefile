@@ -25,12 +25,13 @@ bench: $(INSTALLED)
 soak: $(INSTALLED)
 	$(PY) -m qms_portal.launcher test -c tests/soak/pytest.ini tests/soak $(PYTEST_ARGS)
 
-# Backup drill (README "Backup and restore"): make backup, then make restore BACKUP=var/backups/<time>.
+# Backup drill (README "Backup and restore"): make backup (encrypted to BACKUP_RECIPIENTS), then
+# make restore BACKUP=var/backups/<time> with BACKUP_IDENTITY_FILE set.
 backup: $(INSTALLED)
 	$(PY) -m qms_portal.launcher manage backup $(ARGS)
 
 restore: $(INSTALLED)
-	test -n "$(BACKUP)" || (echo "make restore BACKUP=<folder written by make backup> [ARGS=--into <url>]" && false)
+	test -n "$(BACKUP)" || (echo "BACKUP_IDENTITY_FILE=<age identity> make restore BACKUP=<folder written by make backup> [ARGS=--into <owner's url>]" && false)
 	$(PY) -m qms_portal.launcher manage restore $(BACKUP) $(ARGS)
 
 lint: $(INSTALLED)

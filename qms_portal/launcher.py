@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from qms_portal import embedded, system_packages
+from qms_portal import embedded, serving, system_packages
 from qms_portal.env import BASE_DIR, embedded_url
 
 PYTHON = sys.executable
@@ -152,6 +152,8 @@ def run() -> int:
         # Migrations run as the owner; everything after them as the application role.
         _manage("migrate", "--no-input", settings=settings)
         owner_url = os.environ.get("DATABASE_URL") or embedded_url("database")
+        # `make backup` in another terminal backs up this database, not whatever its shell names.
+        serving.record(owner_url)
         env = {
             **children_env(os.environ, settings=settings, host=host, port=port),
             "DATABASE_URL": _app_role_url(owner_url, settings),
@@ -195,6 +197,7 @@ def run() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _terminate(list(running.values()))
+        serving.clear()
         _stop_embedded(started)
         if started:
             print("Embedded servers stopped.", flush=True)

@@ -10,6 +10,12 @@ matches, and a checkpoint cannot be forged without the private key.
 One JSON object per line:
 {"seq": 42, "hash": "<hex>", "signed_at": "<ISO 8601 UTC>", "key_id": "<hex>", "signature": "<base64>"}
 The signature covers the canonical JSON of seq, hash and signed_at.
+
+A restore (apps/core/backup.py) starts the restored copy's log with the backup's checkpoints and
+one line more, an ordinary checkpoint of the restored head that also says where it came from:
+{..., "restored_from": "backup <time> <digest>", "restore_signature": "<base64>"}
+The second signature covers seq, hash, signed_at and restored_from, so the note cannot be
+changed, and readers that know only the first (evidence packs) still check the line as usual.
 """
 
 from __future__ import annotations
@@ -80,8 +86,11 @@ def trusted_keys() -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _signed_bytes(seq: int, chain_hash: str, signed_at: str) -> bytes:
-    return json.dumps({"seq": seq, "hash": chain_hash, "signed_at": signed_at}, sort_keys=True).encode()
+def _signed_bytes(seq: int, chain_hash: str, signed_at: str, restored_from: str | None = None) -> bytes:
+    fields = {"seq": seq, "hash": chain_hash, "signed_at": signed_at}
+    if restored_from is not None:
+        fields["restored_from"] = restored_from
+    return json.dumps(fields, sort_keys=True).encode()
 
 
 def log_path() -> Path:
@@ -96,17 +105,38 @@ class Checkpoint:
     signed_at: str
     key_id: str
     signature: str
+    restored_from: str = ""  # set on the checkpoint a restore writes: which backup, taken when
+    restore_signature: str = ""
 
     def signature_problem(self, keys: dict[str, Ed25519PublicKey]) -> str:
-        """Why this checkpoint cannot be trusted, or "" when its signature holds."""
+        """Why this checkpoint cannot be trusted, or "" when its signature (both, on a restore's) holds."""
         key = keys.get(self.key_id)
         if key is None:
             return f"checkpoint on line {self.line} was signed by an unknown key {self.key_id}"
+        signed = [(self.signature, _signed_bytes(self.seq, self.hash, self.signed_at))]
+        if self.restored_from or self.restore_signature:
+            signed.append(
+                (self.restore_signature, _signed_bytes(self.seq, self.hash, self.signed_at, self.restored_from))
+            )
         try:
-            key.verify(base64.b64decode(self.signature), _signed_bytes(self.seq, self.hash, self.signed_at))
+            for signature, message in signed:
+                key.verify(base64.b64decode(signature), message)
         except (InvalidSignature, binascii.Error, ValueError):
             return f"checkpoint on line {self.line} (entry #{self.seq}) has an invalid signature"
         return ""
+
+    def as_record(self) -> dict:
+        """The checkpoint as one line of the log holds it."""
+        record = {
+            "seq": self.seq,
+            "hash": self.hash,
+            "signed_at": self.signed_at,
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }
+        if self.restored_from or self.restore_signature:
+            record |= {"restored_from": self.restored_from, "restore_signature": self.restore_signature}
+        return record
 
 
 class CheckpointLogError(ValueError):
@@ -133,6 +163,8 @@ def read_log(path: Path | None = None) -> list[Checkpoint]:
                         signed_at=str(data["signed_at"]),
                         key_id=str(data["key_id"]),
                         signature=str(data["signature"]),
+                        restored_from=str(data.get("restored_from", "")),
+                        restore_signature=str(data.get("restore_signature", "")),
                     )
                 )
             except (ValueError, KeyError, TypeError) as error:
@@ -182,6 +214,34 @@ def sign_head(*, now: datetime | None = None) -> Checkpoint | None:
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
     return Checkpoint(line=count + 1, **record)
+
+
+def write_restored_log(
+    path: Path, carried: list[Checkpoint], *, seq: int, chain_hash: str, restored_from: str
+) -> Checkpoint:
+    """Start the log of a restored copy: the checkpoints its backup carried, then a signed
+    "restored to entry `seq`" checkpoint naming the backup. The caller has verified the restored
+    chain against `carried` and checked that entry `seq` carries `chain_hash`; the file is new
+    (a restore goes into an empty folder) and flushed to disk before returning."""
+    key = private_key()
+    signed_at = timezone.now().astimezone(UTC).isoformat(timespec="seconds")
+    marker = Checkpoint(
+        line=len(carried) + 1,
+        seq=seq,
+        hash=chain_hash,
+        signed_at=signed_at,
+        key_id=key_id(public_key_bytes(key.public_key())),
+        signature=base64.b64encode(key.sign(_signed_bytes(seq, chain_hash, signed_at))).decode(),
+        restored_from=restored_from,
+        restore_signature=base64.b64encode(key.sign(_signed_bytes(seq, chain_hash, signed_at, restored_from))).decode(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as handle:
+        for checkpoint in [*carried, marker]:
+            handle.write(json.dumps(checkpoint.as_record(), sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return marker
 
 
 def _count_and_last(handle, block: int = 1 << 16) -> tuple[int, bytes, bool]:

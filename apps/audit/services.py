@@ -119,8 +119,10 @@ def canonical_bytes(*, seq: int, created_at, prev_hash: str, **fields: Any) -> b
     return b"".join([head, timestamp.encode(), mid, prev_hash.encode(), tail, str(seq).encode(), b"}"])
 
 
-def _record_type(content_type_id: int) -> str:
-    content_type = ContentType.objects.get_for_id(content_type_id)
+def _record_type(content_type_id: int, using: str | None = None) -> str:
+    # Content types are read from the entry's own database: a restored copy is verified on
+    # a connection of its own (apps/core/backup.py), and its ids need not match the portal's.
+    content_type = ContentType.objects.db_manager(using).get_for_id(content_type_id)
     return f"{content_type.app_label}.{content_type.model}"
 
 
@@ -132,7 +134,7 @@ def entry_hash(entry: AuditEntry) -> str:
             actor_kind=entry.actor_kind,
             actor_id=entry.actor_id,
             action=entry.action,
-            record_type=_record_type(entry.content_type_id),
+            record_type=_record_type(entry.content_type_id, entry._state.db),
             object_id=entry.object_id,
             object_label=entry.object_label,
             changes=entry.changes,
@@ -212,7 +214,9 @@ class VerificationResult:
     checkpoints: int = 0  # signed checkpoints the chain was checked against
 
 
-def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> VerificationResult:
+def verify_chain(
+    *, chunk_size: int = 5000, progress=None, checkpoints=None, using: str = "default"
+) -> VerificationResult:
     """Recompute every hash in order and compare with the signed checkpoints.
 
     Detects an edited row (its hash no longer matches), a removed or inserted row (a gap in
@@ -221,7 +225,7 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
     point on is consistent in itself, so it is caught by the signed checkpoints kept outside
     the database (apps.audit.checkpoints): every checkpointed entry must still carry the
     hash that was signed, and no checkpointed entry may be missing. `checkpoints` defaults to
-    the configured checkpoint log.
+    the configured checkpoint log; `using` names the database (a restored copy's, say).
     """
     from apps.audit import checkpoints as signed
 
@@ -244,7 +248,7 @@ def verify_chain(*, chunk_size: int = 5000, progress=None, checkpoints=None) -> 
     expected_seq = 1
     previous_at = None
     verified = 0
-    entries = AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size)
+    entries = AuditEntry.objects.using(using).order_by("seq").iterator(chunk_size=chunk_size)
     for entry in entries:
         if entry.seq != expected_seq:
             return VerificationResult(

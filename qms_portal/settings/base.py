@@ -355,6 +355,11 @@ STATIC_ROOT = env("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = env("MEDIA_ROOT", str(VAR_DIR / "media"))
 # `manage.py backup` writes here (make backup); keep it on another disk or copy it off the machine.
 BACKUP_ROOT = env("BACKUP_ROOT", str(VAR_DIR / "backups"))
+# Backups are encrypted to these age public keys (age1..., comma-separated): this machine can
+# write backups but not read them. The matching identity file stays off the machine and is
+# brought to it (BACKUP_IDENTITY_FILE) only to restore.
+BACKUP_RECIPIENTS = env_list("BACKUP_RECIPIENTS", [])
+BACKUP_IDENTITY_FILE = env("BACKUP_IDENTITY_FILE", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
