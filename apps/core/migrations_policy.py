@@ -50,7 +50,8 @@ GRANDFATHERED: dict[tuple[str, str], str] = {
         "A nullable UNIQUE column: PostgreSQL builds its index inside the ALTER TABLE. Doing it "
         "concurrently needs a hand-written ADD COLUMN, CREATE UNIQUE INDEX CONCURRENTLY and ADD "
         "CONSTRAINT ... USING INDEX whose names must match what Django created on every "
-        "installation that already has it; the column is all NULL, so the build is one pass."
+        "installation that already has it. The column is all NULL, so the build is one pass: the "
+        "ALTER held 1.5 million complaints (1.6 GB) for about 1 s on the development server."
     ),
     ("feedback", "0008_submission_key"): (
         "Same as complaints 0009_submission_key: a nullable UNIQUE column built in one pass."
