@@ -23,27 +23,46 @@ KEPT_HEADERS = frozenset({"accept", "accept-language", "content-length", "conten
 def sentry_init(*, dsn: str, environment: str, release: str | None, traces_sample_rate: float) -> None:
     """Called from settings, so that web processes, workers and beats all report."""
     import sentry_sdk
+    from django.core.exceptions import ImproperlyConfigured
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
-    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
+    from sentry_sdk.utils import BadDsn
 
-    sentry_sdk.init(
-        dsn=dsn,
-        environment=environment,
-        release=release,
-        send_default_pii=False,
-        include_local_variables=False,
-        traces_sample_rate=traces_sample_rate,
-        integrations=[
-            DjangoIntegration(),
-            CeleryIntegration(),
-            # INFO lines become breadcrumbs, ERROR lines events, as the SDK's default does.
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
-        ],
-        before_send=scrub_event,
-        before_send_transaction=scrub_event,
-        before_breadcrumb=scrub_breadcrumb,
-    )
+    # Its one line says a report was dropped; as a report itself it could loop.
+    ignore_logger(__name__)
+
+    try:
+        sentry_sdk.init(
+            dsn=dsn,
+            environment=environment,
+            release=release,
+            # What the SDK collects at all (it supersedes send_default_pii, which is off by default
+            # and now deprecated): before_send below scrubs what is left, and would scrub these too.
+            data_collection={
+                "user_info": False,
+                "cookies": {"mode": "off"},
+                "http_headers": {"request": {"mode": "allowlist", "terms": sorted(KEPT_HEADERS)}},
+                "http_bodies": [],
+                "url_query_params": {"mode": "allowlist", "terms": []},
+                "stack_frame_variables": False,
+                "database_query_data": False,
+                "queues": False,
+                "gen_ai": {"inputs": False, "outputs": False},
+            },
+            traces_sample_rate=traces_sample_rate,
+            integrations=[
+                DjangoIntegration(),
+                CeleryIntegration(),
+                # INFO lines become breadcrumbs, ERROR lines events, as the SDK's default does.
+                LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+            ],
+            before_send=scrub_event,
+            before_send_transaction=scrub_event,
+            before_breadcrumb=scrub_breadcrumb,
+        )
+    except BadDsn as error:
+        raise ImproperlyConfigured(f"SENTRY_DSN is not a Sentry DSN ({error}).") from error
 
 
 def _masked(value: Any) -> Any:
@@ -71,9 +90,18 @@ def _query_names_only(query: str) -> str:
     return "&".join(f"{redact(name)}={FILTERED}" for name, _value in parse_qsl(query, keep_blank_values=True))
 
 
-def scrub_event(event: dict, hint: dict | None = None) -> dict:
+def scrub_event(event: dict, hint: dict | None = None) -> dict | None:
     """before_send: the event as it may leave the process, tagged with the request's id so that
-    the report leads to the log lines of the same request or task."""
+    the report leads to the log lines of the same request or task; none at all if scrubbing
+    failed, since the SDK would send the unscrubbed event when a before_send raises."""
+    try:
+        return _scrubbed(event)
+    except Exception:
+        logging.getLogger(__name__).exception("error report dropped: it could not be scrubbed")
+        return None
+
+
+def _scrubbed(event: dict) -> dict:
     from apps.core.request_id import current
 
     request = event.get("request")
@@ -103,10 +131,14 @@ def scrub_event(event: dict, hint: dict | None = None) -> dict:
     return event
 
 
-def scrub_breadcrumb(crumb: dict, hint: dict | None = None) -> dict:
-    """before_breadcrumb: a log line or an HTTP call as it is recorded for a later event."""
-    data = crumb.get("data")
-    # An outgoing HTTP call's query string may hold a token.
-    if isinstance(data, dict) and data.get("http.query"):
-        data["http.query"] = FILTERED
-    return _masked(crumb)
+def scrub_breadcrumb(crumb: dict, hint: dict | None = None) -> dict | None:
+    """before_breadcrumb: a log line or an HTTP call as it is recorded for a later event (none
+    if it could not be scrubbed, as for events)."""
+    try:
+        data = crumb.get("data")
+        # An outgoing HTTP call's query string may hold a token.
+        if isinstance(data, dict) and data.get("http.query"):
+            data["http.query"] = FILTERED
+        return _masked(crumb)
+    except Exception:
+        return None

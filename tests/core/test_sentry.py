@@ -126,8 +126,9 @@ def test_a_page_error_reaches_sentry_without_the_personal_data_it_carried(tmp_pa
     # The log line before the error came along as a breadcrumb, masked.
     crumbs = [crumb.get("message") or "" for crumb in event.get("breadcrumbs", {}).get("values", [])]
     assert any("failing for" in crumb for crumb in crumbs), crumbs
-    # The request is described by its shape: which fields, not what a person typed.
-    assert set(event["request"]["data"]) == {"email", "full_name"}
+    # The request is described by its method, path and parameter names, never by what was typed.
+    assert event["request"]["method"] == "POST"
+    assert not event["request"].get("data")
     assert event["request"]["query_string"] == "token=[Filtered]&contact=[Filtered]"
     # The id on the log lines of the same request, to find them from the report.
     assert event["tags"]["request_id"] == event["breadcrumbs"]["values"][-1]["data"]["request_id"]
@@ -151,3 +152,45 @@ def test_a_failed_task_reaches_sentry_without_the_personal_data_it_carried(tmp_p
     assert event["exception"]["values"][-1]["type"] == "ValueError"
     assert "tests.log_probe_fail" in json.dumps(event)
     _assert_nothing_planted(received)
+
+
+def test_a_malformed_dsn_stops_start_up_with_a_clear_error():
+    import sentry_sdk
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.core.sentry import sentry_init
+
+    with pytest.raises(ImproperlyConfigured, match="SENTRY_DSN"):
+        sentry_init(dsn="not-a-dsn", environment="test", release=None, traces_sample_rate=0.0)
+    assert not sentry_sdk.get_client().is_active()
+
+
+def test_what_the_sdk_still_collects_is_scrubbed_before_it_leaves():
+    from apps.core.sentry import scrub_event
+
+    event = {
+        "user": {"email": PLANTED_EMAIL, "ip_address": "203.0.113.9"},
+        "request": {
+            "url": f"https://qms.example.com/complaints/track/{PLANTED_TOKEN}/?email={PLANTED_EMAIL}",
+            "query_string": f"email={PLANTED_EMAIL}&page=2",
+            "data": {"full_name": PLANTED_NAME, "message": f"write to {PLANTED_EMAIL}"},
+            "cookies": {"sessionid": "cookie0secret0value"},
+            "headers": {"Cookie": PLANTED_COOKIE, "Authorization": f"Bearer {PLANTED_TOKEN}", "User-Agent": "probe"},
+        },
+        "extra": {"celery-job": {"task_name": "core.send_email", "args": [PLANTED_NAME], "kwargs": {}}},
+        "logentry": {"message": "sending to %s", "params": [PLANTED_EMAIL]},
+    }
+    scrubbed = json.dumps(scrub_event(event))
+    for planted in (PLANTED_EMAIL, PLANTED_NAME, "cookie0secret0value", "bearer0secret0value", "203.0.113.9"):
+        assert planted not in scrubbed, planted
+    result = json.loads(scrubbed)
+    assert result["request"]["data"] == {"full_name": "[Filtered]", "message": "[Filtered]"}
+    assert result["request"]["query_string"] == "email=[Filtered]&page=[Filtered]"
+    assert result["request"]["headers"] == {"User-Agent": "probe"}
+    assert result["extra"]["celery-job"]["task_name"] == "core.send_email"
+
+
+def test_an_event_that_cannot_be_scrubbed_is_not_sent():
+    from apps.core.sentry import scrub_event
+
+    assert scrub_event(["not", "an", "event"]) is None
