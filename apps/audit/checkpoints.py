@@ -38,14 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
-
-
-def generate_private_key() -> str:
-    """A new signing key in the form PORTAL_SIGNING_KEY expects (base64 of the 32-byte seed)."""
-    raw = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    return base64.b64encode(raw).decode()
+from apps.audit.signing_keys import generate_private_key  # noqa: F401 - kept importable from here
 
 
 def _decode_key(value: str, name: str) -> bytes:
