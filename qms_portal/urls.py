@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api import views as accounts_api
 from apps.audit.api import views as audit_api
+from apps.core.api import outbox as outbox_api
 from apps.core.health import healthz
 from apps.core.metrics import metrics_view
 from apps.core.views import error_view
@@ -15,6 +16,7 @@ router.include_root_view = False
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("auth/tokens", accounts_api.ApiTokenViewSet, basename="apitoken")
 router.register("audit/entries", audit_api.AuditEntryViewSet, basename="auditentry")
+router.register("outbox/failed", outbox_api.FailedEmailViewSet, basename="failedemail")
 
 api_v1 = [
     path("me/", accounts_api.MeView.as_view(), name="me"),

@@ -7,7 +7,6 @@ decrypted otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import django_filters
@@ -15,19 +14,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import models
-from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
 from django_filters.views import FilterView
 
-from apps.core import services
-from apps.core.crypto import ErasedError
+from apps.core import selectors, services
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.models import OutboundEmail
 from apps.core.pagination import KeysetPaginationMixin
-from apps.core.personal_data import MASK, can_see_personal_data
+from apps.core.personal_data import can_see_personal_data
 
 
 class FailedEmailFilter(django_filters.FilterSet):
@@ -44,40 +41,6 @@ class FailedEmailFilter(django_filters.FilterSet):
         self.filters["kind"].extra["choices"] = [(kind, kind) for kind in kinds]
 
 
-@dataclass(frozen=True)
-class FailedRow:
-    email: OutboundEmail
-    recipient: str
-    record_label: str
-    record_url: str
-    # False once the content is gone (person erased, or kept past OUTBOX_FAILED_KEEP_DAYS).
-    resendable: bool
-
-
-def _row(email: OutboundEmail, *, show_personal: bool) -> FailedRow:
-    record = email.concerns if email.concerns_type_id else None
-    label, url = "", ""
-    if email.concerns_type_id:
-        model = email.concerns_type.model_class()
-        name = model._meta.verbose_name if model is not None else email.concerns_type.model
-        # A reference names a record without naming its person (a contact's str() is their name).
-        label = getattr(record, "reference", "") or f"{name} #{email.concerns_id}"
-        url = record.get_absolute_url() if record is not None and hasattr(record, "get_absolute_url") else ""
-    resendable = email.erased_at is None and bool(email.to_ct)
-    recipient = ""
-    if resendable and not show_personal:
-        recipient = MASK
-    elif resendable:
-        try:
-            if record is not None:
-                # The prefetched record's key: no query per row to find it again.
-                email.__dict__["_fernet_cache"] = record._fernet()
-            recipient = email.to
-        except ErasedError:
-            resendable = False
-    return FailedRow(email=email, recipient=recipient, record_label=label, record_url=url, resendable=resendable)
-
-
 class FailedEmailListView(PermissionRequiredMixin, KeysetPaginationMixin, FilterView):
     """E-mails given up on, newest first, filterable by kind, 50 a page."""
 
@@ -88,15 +51,12 @@ class FailedEmailListView(PermissionRequiredMixin, KeysetPaginationMixin, Filter
     keyset_ordering = ("-created_at",)
 
     def get_queryset(self) -> models.QuerySet[OutboundEmail]:
-        return OutboundEmail.objects.failed().with_kind().select_related("concerns_type")
+        return selectors.failed_emails()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        emails = list(context["object_list"])
-        # One query per kind of record concerned (complaints, feedback...), whatever the page size.
-        prefetch_related_objects([e for e in emails if e.concerns_type_id], "concerns")
         show_personal = can_see_personal_data(self.request.user)
-        context["rows"] = [_row(email, show_personal=show_personal) for email in emails]
+        context["rows"] = selectors.failed_rows(list(context["object_list"]), show_personal=show_personal)
         context["can_act"] = self.request.user.has_perm("core.change_outboundemail")
         context["keep_days"] = settings.OUTBOX_FAILED_KEEP_DAYS
         return context

@@ -329,3 +329,72 @@ def test_the_page_speaks_german(clients, failed_ack):
     assert "Fehlgeschlagene E-Mails" in html
     assert "Erneut senden" in html
     assert "14 Tage nach ihrem letzten Versuch" in html
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+API = "/api/v1/outbox/failed/"
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"), [("quality_manager", 200), ("staff", 403), ("auditor", 403), ("anonymous", 401)]
+)
+def test_the_api_lists_failed_emails_to_quality_managers_only(api_clients, failed_ack, persona, expected):
+    response = api_clients[persona].get(API)
+    assert response.status_code == expected
+    if expected == 200:
+        (row,) = response.json()["results"]
+        assert row["id"] == failed_ack.pk
+        assert (row["kind"], row["record_type"], row["attempts"]) == ("complaint-ack", "complaints.complaint", 1)
+        assert row["record_label"] == failed_ack.concerns.reference
+        assert "ConnectionRefusedError" in row["last_error"]
+        assert (row["recipient"], row["resendable"]) == (ADDRESS, True)
+
+
+def test_the_api_masks_the_recipient_without_the_personal_data_permission(failed_ack):
+    from rest_framework.test import APIClient
+
+    viewer = UserFactory(email="ops@example.com")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outboundemail"))
+    client = APIClient()
+    client.force_authenticate(viewer)
+    (row,) = client.get(API).json()["results"]
+    assert row["recipient"] == "[personal data]"
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"), [("quality_manager", 200), ("staff", 403), ("auditor", 403), ("anonymous", 401)]
+)
+@pytest.mark.parametrize("action", ["resend", "dismiss"])
+def test_the_api_resends_and_dismisses_for_quality_managers_only(
+    api_clients, failed_ack, persona, expected, action, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        response = api_clients[persona].post(f"{API}{action}/", {"ids": [failed_ack.pk]}, format="json")
+    assert response.status_code == expected
+    failed_ack.refresh_from_db()
+    if expected == 200:
+        assert response.json() in ({"resent": [failed_ack.pk], "refused": []}, {"dismissed": [failed_ack.pk]})
+        assert failed_ack.status in ("queued", "cancelled")
+    else:
+        assert failed_ack.status == "failed"
+
+
+def test_the_api_answers_409_when_nothing_can_be_resent(api_clients, failed_ack, quality_manager):
+    complaints.complaint_erase_personal_data(complaint_id=failed_ack.concerns_id, actor=quality_manager, reason="x")
+    response = api_clients["quality_manager"].post(f"{API}resend/", {"ids": [failed_ack.pk]}, format="json")
+    assert response.status_code == 409
+    assert api_clients["quality_manager"].post(f"{API}resend/", {"ids": []}, format="json").status_code == 400
+
+
+def test_the_api_list_query_count_does_not_grow_with_the_rows(
+    api_clients, unreachable_smtp, django_assert_max_num_queries
+):
+    client = api_clients["quality_manager"]
+    for _ in range(5):
+        complaint = make_complaint(complainant_email=ADDRESS)
+        _give_up(OutboundEmail.objects.get(idempotency_key=f"complaint-ack:{complaint.pk}"))
+    client.get(API)  # warm the per-process caches
+    # The user's and the groups' permissions, the page of rows, the complaints they concern.
+    with django_assert_max_num_queries(4):
+        assert len(client.get(API).json()["results"]) == 5
