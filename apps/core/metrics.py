@@ -16,7 +16,8 @@ Three sources, each where the processes that produce it can write:
 - Celery tasks (the workers, other containers): Celery signals add to one Redis hash per
   installation (HINCRBY, one round trip per task event), read at scrape time. Redis is the one
   store every worker and web process already shares; the counters survive a worker restart.
-- State (PostgreSQL, Redis, the checkpoint log): computed at scrape time, two queries.
+- State (PostgreSQL, Redis, the broker's queue, the checkpoint log): computed at scrape time,
+  two queries.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from apps.core.beat import BEAT_HEARTBEAT_KEY, BEAT_LAST_SENT_KEY
-from apps.core.redis_client import redis_client
+from apps.core.redis_client import redis_client, redis_failed, redis_resting
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +103,16 @@ def celery_counters_key() -> str:
 
 
 def _count_task_event(event: str, sender) -> None:
+    """A metric must never fail a task, nor hold every task up by a timeout while Redis is
+    away: after one failure this process skips counting for a few seconds (redis_resting)."""
+    url = settings.REDIS_CLIENT_URL
+    if redis_resting(url):
+        return
     name = getattr(sender, "name", None) or str(sender)
-    # A metric must never fail a task, nor hold it up when Redis is gone (the task's own
-    # Redis use will say so).
     try:
         redis_client().hincrby(celery_counters_key(), f"{event}|{name}", 1)
     except (redis.RedisError, OSError) as error:
+        redis_failed(url)
         logger.debug("task metric not counted", extra={"error": type(error).__name__})
 
 
@@ -150,10 +155,26 @@ class PortalStateCollector(Collector):
 
     def collect(self) -> Iterator:
         now = timezone.now()
+        yield from self._queue()
         yield from self._outbox(now)
         yield from self._complaints(now)
         yield from self._audit_checkpoint(now)
         yield from self._redis_state()
+
+    def _queue(self) -> Iterator:
+        """Messages waiting in the default queue (a Redis list; those a worker took are not in it)."""
+        from qms_portal.celery import app as celery_app
+
+        queue = celery_app.conf.task_default_queue
+        try:
+            with celery_app.connection_for_read() as connection:
+                length = connection.default_channel.client.llen(queue)
+        except Exception as error:  # the broker away: the figure is left out, /healthz says why
+            logger.debug("queue length not read", extra={"error": type(error).__name__})
+            return
+        family = GaugeMetricFamily("qms_celery_queue_length", "Tasks waiting for a worker.", labels=["queue"])
+        family.add_metric([queue], length)
+        yield family
 
     def _outbox(self, now) -> Iterator:
         from apps.core.models import OutboundEmail

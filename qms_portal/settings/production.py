@@ -30,8 +30,9 @@ env("ALLOWED_HOSTS", required=True)  # fails loudly when unset or empty
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-# Health checks come over plain HTTP from inside the container network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and Prometheus scrapes come over plain HTTP from inside the container network.
+# A redirect would not protect the metrics token anyway: the request that gets it already sent it.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

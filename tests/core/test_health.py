@@ -3,13 +3,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 from django.utils import timezone
 
-from apps.core.beat import BEAT_HEARTBEAT_KEY
+from apps.core.beat import BEAT_HEARTBEAT_KEY, BEAT_LAST_SENT_KEY
 from apps.core.health import CANARY_SENT_KEY
 from apps.core.redis_client import redis_client
 from apps.core.tasks import HEARTBEAT_KEY
@@ -138,13 +139,19 @@ def test_with_beat_stopped_a_running_worker_still_reports_ok(tmp_path, live_serv
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_with_the_worker_stopped_a_running_beat_still_reports_ok(tmp_path, live_server):
-    redis_client().delete(HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY)
-    with celery_workers(tmp_path, [], {}) as start:
+    redis_client().delete(HEARTBEAT_KEY, BEAT_HEARTBEAT_KEY, BEAT_LAST_SENT_KEY)
+    every_second = [
+        "CELERY_BEAT_SCHEDULE = {'core.canary': {'task': 'core.canary', 'schedule': 1.0, 'options': {'expires': 5}}}"
+    ]
+    with celery_workers(tmp_path, every_second, {}) as start:
         start("beat", beat=True)
         checks = wait_for(lambda: (c := _healthz_checks(live_server.url))["celery_beat"]["ok"] and c, timeout=60)
+        sent = wait_for(lambda: redis_client().hget(BEAT_LAST_SENT_KEY, "core.canary"), timeout=30)
     assert checks, (tmp_path / "beat.log").read_text()
     assert checks["celery_beat"]["ok"] is True
     assert checks["celery_worker"] == {"ok": False, "last_seen": None}
+    # and it left when it last sent each job, for /metrics
+    assert float(sent) > time.time() - 60
 
 
 def _healthcheck(*args: str) -> subprocess.CompletedProcess:

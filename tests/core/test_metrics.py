@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -21,6 +23,7 @@ from apps.core import services
 from apps.core.beat import BEAT_LAST_SENT_KEY
 from apps.core.models import OutboundEmail
 from apps.core.redis_client import redis_client
+from apps.core.tasks import canary_task
 from qms_portal.celery import app
 from tests.complaints.factories import make_complaint
 from tests.http_browser import free_port
@@ -178,6 +181,7 @@ def test_an_empty_outbox_has_no_oldest_age(client, metrics_on):
 @pytest.mark.worker
 @pytest.mark.django_db
 def test_task_runs_failures_and_retries_of_a_real_worker_show_at_scrape(client, metrics_on, tmp_path):
+    app.control.purge()  # canaries other tests left in this run's queue would count too
     with celery_workers(tmp_path, ["import tests.core.metrics_tasks  # noqa: E402, F401"], {}) as start:
         start("worker")
         assert wait_for(lambda: "ready" in (tmp_path / "worker.log").read_text(), timeout=60)
@@ -258,3 +262,41 @@ def test_two_gunicorn_processes_are_counted_together(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     assert not list(tmp_path.glob("qms-prometheus-*")), "gunicorn removes the directory it made"
+
+
+def test_production_lets_prometheus_scrape_over_plain_http_inside_the_network():
+    """Like /healthz: SECURE_SSL_REDIRECT would send the scrape to https://web:8000/metrics."""
+    from tests.core.test_settings import PRODUCTION_ENV, _manage
+
+    code = "from django.test import Client; print(Client().get('/metrics', HTTP_HOST='qms.example.com').status_code)"
+    result = _manage("shell", "-c", code, env={**PRODUCTION_ENV, "METRICS_TOKEN": TOKEN})
+    assert result.stdout.strip().splitlines()[-1:] == ["401"], result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_the_queue_length_counts_messages_no_worker_took_yet(client, metrics_on):
+    app.control.purge()
+    for _ in range(3):
+        app.send_task("core.canary", expires=60)
+    samples = scrape(client)
+    assert value(samples, "qms_celery_queue_length", queue=app.conf.task_default_queue) == 3
+    app.control.purge()
+
+
+@pytest.mark.django_db
+def test_a_redis_that_stopped_answering_holds_up_one_task_event_not_every_one(settings):
+    """A Redis that accepts connections and never answers costs each call its full timeout."""
+    from apps.core.metrics import _count_task_event
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # connections wait in the backlog, never answered
+    try:
+        settings.REDIS_CLIENT_URL = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        _count_task_event("runs", canary_task)  # waits for the timeout once
+        started = time.monotonic()
+        for _ in range(5):
+            _count_task_event("runs", canary_task)
+        assert time.monotonic() - started < 1
+    finally:
+        silent.close()
