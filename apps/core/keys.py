@@ -441,7 +441,27 @@ def check_data_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 def register_checks() -> None:
     """Called from CoreConfig.ready(). The registry check is cheap and always runs; the two
-    that read the database run only with `check --deploy`."""
+    that read the database run only with `check --deploy`. Celery's worker and beat verify the
+    master keys when they start, as the web server does in qms_portal/wsgi.py."""
+    from celery import signals
+
     checks.register(check_key_holders, "encryption")
     checks.register(check_master_keys, "encryption", deploy=True)
     checks.register(check_data_keys, "encryption", deploy=True)
+    signals.worker_init.connect(_verify_celery_start, weak=False, dispatch_uid="qms-keys-worker")
+    signals.beat_init.connect(_verify_celery_start, weak=False, dispatch_uid="qms-keys-beat")
+
+
+def _verify_celery_start(**kwargs) -> None:
+    from django.db import connection as default_connection
+
+    try:
+        verify_at_startup()
+    except ImproperlyConfigured as error:
+        logger.critical("Refusing to start: %s", error)
+        # Celery logs and swallows an exception raised by a signal handler; SystemExit it lets
+        # through, so a worker with a wrong key stops instead of writing under that key.
+        raise SystemExit(f"Refusing to start: {error}") from error
+    finally:
+        # Opened in the parent before the pool forks: children must not share its socket.
+        default_connection.close()

@@ -13,7 +13,7 @@ from django.test.utils import isolate_apps
 from apps.core import crypto, keys
 from apps.core.models import MasterKeyCheck
 from tests.customers.factories import ContactFactory, CustomerFactory
-from tests.workers import ROOT
+from tests.workers import ROOT, celery_workers, wait_for
 
 
 def test_blind_index_ignores_case_and_surrounding_space_and_is_keyed(settings):
@@ -160,3 +160,17 @@ def test_a_model_holding_a_wrapped_key_but_not_registered_fails_the_system_check
 def test_declaring_a_wrapped_key_changes_no_migration():
     _name, path, _args, _kwargs = crypto.WrappedKeyField(blank=True).deconstruct()
     assert path == "django.db.models.TextField"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("beat", [False, True], ids=["worker", "beat"])
+def test_celery_refuses_to_start_with_a_wrong_master_key(tmp_path, beat):
+    keys.record_master_keys()  # committed: the Celery process reads it
+    with celery_workers(tmp_path, [], {"FIELD_ENCRYPTION_KEY": _wrong_key()}) as start:
+        process = start("celery", beat=beat)
+        exited = wait_for(lambda: process.poll() is not None, timeout=60)
+    log = (tmp_path / "celery.log").read_text()
+    assert exited, log
+    assert process.returncode != 0
+    assert "matches none of the master keys" in log
