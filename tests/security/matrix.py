@@ -167,6 +167,9 @@ PAGES = {
     # The same page for every link, so that it tells nobody which links exist.
     "surveys_public:opt_out": (EVERYONE, EVERYONE),
     "healthz": (EVERYONE, NOT_TAKEN),
+    # Off (404) unless METRICS_TOKEN is set, then for its bearer only, no session counts
+    # (tests/core/test_metrics.py).
+    "metrics": (NO_LINK, NOT_TAKEN),
 }
 
 # API operations: "METHOD path" as in the OpenAPI schema, sent with an empty body.
