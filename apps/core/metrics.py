@@ -3,16 +3,17 @@
 Why a token on the application's own port rather than a second port: gunicorn serves the
 application only, so a second port would mean a second server in every worker process; the
 token is checked before anything is read, and with METRICS_TOKEN unset the endpoint does not
-exist (404), which is the default. Scrape it through the TLS proxy like any other page.
+exist (404), which is the default. Inside the container network Prometheus may scrape it over
+plain HTTP (exempt from the HTTPS redirect, like /healthz); from outside, through the TLS proxy.
 
 Three sources, each where the processes that produce it can write:
 
 - HTTP requests (this process): a counter by route, method and status, and a latency
   histogram by route, kept by MetricsMiddleware. The route is the URL pattern's name, never the
   raw path, so ids and tokens in paths add no series. gunicorn runs several processes and a
-  scrape reaches one of them, so with PROMETHEUS_MULTIPROC_DIR set (docker-compose.yml) each
-  process writes its values to files there and a scrape sums them all (prometheus_client's
-  multiprocess mode); the directory must be empty when gunicorn starts (a tmpfs).
+  scrape reaches one of them, so each process writes its values to files in
+  PROMETHEUS_MULTIPROC_DIR and a scrape sums them all (prometheus_client's multiprocess
+  mode). qms_portal/gunicorn.py makes that directory, empty, at every start.
 - Celery tasks (the workers, other containers): Celery signals add to one Redis hash per
   installation (HINCRBY, one round trip per task event), read at scrape time. Redis is the one
   store every worker and web process already shares; the counters survive a worker restart.
@@ -74,7 +75,8 @@ HTTP_LATENCY = Histogram(
 
 def route_of(request) -> str:
     match = getattr(request, "resolver_match", None)
-    return (match.view_name or match._func_path) if match is not None else UNRESOLVED_ROUTE
+    # view_name is "namespace:name", or the view's dotted path for a pattern without a name.
+    return match.view_name if match is not None else UNRESOLVED_ROUTE
 
 
 class MetricsMiddleware:
