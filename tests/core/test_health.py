@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from apps.core.beat import BEAT_HEARTBEAT_KEY, BEAT_LAST_SENT_KEY
@@ -209,3 +210,11 @@ def test_healthy_once_static_files_are_collected(client, settings, tmp_path):
     response = client.get("/healthz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["static_files"]["ok"] is True
+
+
+def test_compose_gives_the_worker_and_beat_their_own_health_checks():
+    """The commands tested above are the ones the containers run."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for service in ("worker", "beat"):
+        check = compose["services"][service]["healthcheck"]
+        assert check["test"] == ["CMD", "python", "-m", "apps.core.healthcheck", service]
