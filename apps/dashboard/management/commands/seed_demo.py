@@ -1,5 +1,9 @@
 """Demo organisation for development. Idempotent: running it again adds nothing.
 
+It loads only into an empty database or one it loaded before (apps.dashboard.services.
+demo_database_claim): with development settings and DATABASE_URL pointing at a copy of production
+data, it once created the demo logins, public password and all, next to real records (#23).
+
 Each domain app keeps its demo records in its own `demo.py` with a
 `load(users)` function; this command calls them in dependency order.
 """
@@ -15,6 +19,7 @@ from apps.actions import demo as actions_demo
 from apps.analytics import services as analytics
 from apps.complaints import demo as complaints_demo
 from apps.customers import demo as customers_demo
+from apps.dashboard.services import NotADemoDatabase, demo_database_claim
 from apps.feedback import demo as feedback_demo
 from apps.objectives import demo as objectives_demo
 from apps.requirements import demo as requirements_demo
@@ -54,6 +59,10 @@ class Command(BaseCommand):
             raise CommandError("Demo data is for development only (DEMO_DATA_ALLOWED is off in these settings).")
         created = 0
         with transaction.atomic():
+            try:
+                demo_database_claim(demo_emails=[email for email, _name, _role in DEMO_USERS])
+            except NotADemoDatabase as refused:
+                raise CommandError(str(refused)) from None
             for email, full_name, role in DEMO_USERS:
                 if User.objects.filter(email__iexact=email).exists():
                     continue
