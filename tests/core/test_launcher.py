@@ -156,11 +156,11 @@ def test_run_serves_the_portal_with_worker_and_beat_and_stops_cleanly(scratch_da
 
 def _connected_roles(url: str) -> set[str]:
     """Who the portal's processes are connected to their database as (this query's own
-    connection left out)."""
+    connection and the server's background workers, autovacuum's among them, left out)."""
     with psycopg2.connect(url) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT usename FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
         roles = {row[0] for row in cursor.fetchall()}
     connection.close()
