@@ -26,7 +26,9 @@ PATH = Path(os.environ.get("QMS_SERVING_STATE") or VAR_DIR / "serving.json")
 def identity(url: str) -> dict[str, str]:
     """The part of a database URL that names the database: host (or socket folder), port, name."""
     params = parse_dsn(url)
-    return {"host": params.get("host", ""), "port": str(params.get("port", "")), "dbname": params.get("dbname", "")}
+    # libpq's defaults filled in, so that ":5432" written out or left out names the same server.
+    port = str(params.get("port") or "5432")
+    return {"host": params.get("host", ""), "port": port, "dbname": params.get("dbname", "")}
 
 
 def _without_password(url: str) -> str:

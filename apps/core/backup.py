@@ -264,6 +264,12 @@ def _check_not_empty(cursor, params: dict[str, str]) -> None:
             "set DATABASE_URL to the portal's database, or pass --allow-empty to back it up anyway."
         )
     users = get_user_model()._meta.db_table
+    cursor.execute("SELECT to_regclass(%s) IS NULL OR to_regclass('audit_auditentry') IS NULL", [users])
+    if cursor.fetchone()[0]:
+        raise BackupError(
+            f"Database {params['dbname']} has no users or no audit trail table (not the portal's, or migrated "
+            "only in part): set DATABASE_URL to the portal's database, or pass --allow-empty to back it up anyway."
+        )
     cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(users)))
     user_count = cursor.fetchone()[0]
     cursor.execute("SELECT count(*) FROM audit_auditentry")

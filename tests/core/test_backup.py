@@ -193,7 +193,7 @@ def test_the_serving_record_of_a_stopped_portal_counts_for_nothing(media):
     serving.record("postgresql://qms@db.internal/qms", pid=2**22 + 1)  # no such process
     assert serving.current() is None
     serving.record("postgresql://qms@db.internal/qms")
-    assert serving.current()["database"] == {"host": "db.internal", "port": "", "dbname": "qms"}
+    assert serving.current()["database"] == {"host": "db.internal", "port": "5432", "dbname": "qms"}
     serving.clear()
     assert serving.current() is None
 
