@@ -179,7 +179,8 @@ def test_an_empty_outbox_has_no_oldest_age(client, metrics_on):
 
 
 @pytest.mark.worker
-@pytest.mark.django_db
+# Transactional: what the other processes write at start-up (the key check value) is flushed after.
+@pytest.mark.django_db(transaction=True)
 def test_task_runs_failures_and_retries_of_a_real_worker_show_at_scrape(client, metrics_on, tmp_path):
     app.control.purge()  # canaries other tests left in this run's queue would count too
     with celery_workers(tmp_path, ["import tests.core.metrics_tasks  # noqa: E402, F401"], {}) as start:
@@ -217,7 +218,8 @@ def _get(url: str, token: str | None = None) -> tuple[int, str]:
 
 
 @pytest.mark.worker
-@pytest.mark.django_db
+# Transactional: what the other processes write at start-up (the key check value) is flushed after.
+@pytest.mark.django_db(transaction=True)
 def test_two_gunicorn_processes_are_counted_together(tmp_path):
     (tmp_path / "metrics_settings.py").write_text(
         "from qms_portal.settings.test import *  # noqa: F403\n"
