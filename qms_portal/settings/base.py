@@ -110,11 +110,11 @@ def _database(url: str) -> dict:
 DATABASE_URL = env("DATABASE_URL", required=True)
 DATABASES = {"default": _database(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# Redis, cache, Celery --------------------------------------------------------
 # How long one step of `migrate` waits for a lock before giving up (PostgreSQL units, "0" = forever);
 # while it waits, every query on that table queues behind it (apps/core/management/commands/migrate.py).
 MIGRATION_LOCK_TIMEOUT = env("MIGRATION_LOCK_TIMEOUT", "5s")
+
+# Redis, cache, Celery --------------------------------------------------------
 
 REDIS_URL = env("REDIS_URL", required=True)
 REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_URL)
