@@ -13,6 +13,7 @@ same servers.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import signal
@@ -30,7 +31,17 @@ DATABASE_NAME = "qms"
 _SOCKET_PATH_LIMIT = 100
 
 
-def _pid_alive(pid: int) -> bool:
+def client_tool(tool: str) -> str:
+    """Path of a PostgreSQL client tool (pg_dump, pg_restore, psql, initdb, pg_ctl) from the wheel.
+    Needs no Django: the soak's harness runs it before any settings exist."""
+    # Found, not imported: importing pgserver starts nothing but warns about XDG_RUNTIME_DIR.
+    package = importlib.util.find_spec("pgserver")
+    return str(Path(package.origin).parent / "pginstall" / "bin" / tool)
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:  # kill(0) would signal our own process group
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -43,10 +54,10 @@ def _pid_alive(pid: int) -> bool:
 def _wait_until_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return True
         time.sleep(0.1)
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 # PostgreSQL ----------------------------------------------------------------
@@ -61,7 +72,7 @@ def _postmaster_pid() -> int | None:
         pid = int((_pg_dir() / "postmaster.pid").read_text().splitlines()[0])
     except (FileNotFoundError, IndexError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def start_postgres() -> tuple[str, bool]:
@@ -115,7 +126,7 @@ def _redis_pid() -> int | None:
         pid = int((_redis_dir() / "redis.pid").read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _pid_alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def _redis_ping(socket: Path) -> bool:

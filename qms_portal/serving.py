@@ -18,6 +18,7 @@ from pathlib import Path
 
 from psycopg2.extensions import parse_dsn
 
+from qms_portal.embedded import pid_alive
 from qms_portal.env import VAR_DIR
 
 PATH = Path(os.environ.get("QMS_SERVING_STATE") or VAR_DIR / "serving.json")
@@ -48,22 +49,10 @@ def clear() -> None:
     PATH.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    if pid <= 0:  # kill(0) would signal our own process group
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def current() -> dict | None:
     """The record of a portal that is running now; None when none is (or it died unrecorded)."""
     with contextlib.suppress(FileNotFoundError, ValueError):
         state = json.loads(PATH.read_text())
-        if isinstance(state, dict) and _alive(int(state.get("pid", 0))):
+        if isinstance(state, dict) and pid_alive(int(state.get("pid", 0))):
             return state
     return None

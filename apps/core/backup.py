@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -53,6 +52,7 @@ from pyrage import x25519
 from apps.audit import checkpoints as signed
 from apps.audit.services import VerificationResult, verify_chain
 from qms_portal import serving
+from qms_portal.embedded import client_tool
 
 MANIFEST = "manifest.json"
 DATABASE_FILE = "database.dump"
@@ -69,13 +69,6 @@ class RestoreError(Exception):
 
 
 BackupError = RestoreError
-
-
-def client_tool(tool: str) -> str:
-    """Path of a PostgreSQL client tool (pg_dump, pg_restore, psql, initdb, pg_ctl) from the wheel."""
-    # Found, not imported: importing pgserver starts nothing but warns about XDG_RUNTIME_DIR.
-    package = importlib.util.find_spec("pgserver")
-    return str(Path(package.origin).parent / "pginstall" / "bin" / tool)
 
 
 def current_database() -> dict[str, str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from apps.core.backup import client_tool
+from qms_portal.embedded import client_tool
 from tests.http_browser import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
