@@ -33,6 +33,7 @@ from apps.feedback.models import Feedback
 from qms_portal.celery import app as celery_app
 from tests.complaints.factories import make_complaint
 from tests.http_browser import free_port
+from tests.workers import wait_for
 
 
 @contextlib.contextmanager
@@ -204,11 +205,8 @@ def test_a_submission_taken_while_redis_was_down_is_acknowledged_once_by_a_real_
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         for _sweep in range(3):
             core_tasks.sweep_outbox_task.delay()
-            for _ in range(200):
-                email.refresh_from_db()
-                if email.status == OutboundEmail.Status.SENT:
-                    break
-                time.sleep(0.05)
+            wait_for(lambda: OutboundEmail.objects.filter(pk=email.pk, status=OutboundEmail.Status.SENT).exists(), 10)
+        email.refresh_from_db()
         assert email.status == OutboundEmail.Status.SENT
         time.sleep(0.5)  # what a later sweep might still have queued
     assert [message.to for message in mail.outbox] == [["kim@example.org"]]

