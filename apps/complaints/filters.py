@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
 
 from apps.accounts.models import User
 from apps.complaints.models import Channel, Complaint, ComplaintCategory, Severity
@@ -20,6 +21,7 @@ from apps.core import filters
 from apps.customers.models import Product
 
 Status = Complaint.Status
+UNCATEGORISED = "none"
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -44,13 +46,22 @@ class LocalDayFilter(filters.DateFilter):
         return qs.filter(**{f"{self.field_name}__lt": local_midnight(value + datetime.timedelta(days=1))})
 
 
+@extend_schema_field({"type": "string", "description": 'A category id, or "none" for complaints without one.'})
+class CategoryFilter(django_filters.ModelChoiceFilter):
+    """A category id, or `none` for the complaints without a category (ids are documented as strings)."""
+
+
 class ComplaintFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=gettext_lazy("Reference"), method="search")
     status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=Status.choices)
     severity = django_filters.ChoiceFilter(label=gettext_lazy("Severity"), choices=Severity.choices)
     channel = django_filters.ChoiceFilter(label=gettext_lazy("Channel"), choices=Channel.choices)
-    category = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Category"), queryset=ComplaintCategory.objects.all()
+    # `category=none` lists the complaints without a category (the dashboard's "Uncategorised" bar).
+    category = CategoryFilter(
+        label=gettext_lazy("Category"),
+        queryset=ComplaintCategory.objects.all(),
+        null_label=gettext_lazy("Uncategorised"),
+        null_value=UNCATEGORISED,
     )
     product = django_filters.ModelChoiceFilter(label=gettext_lazy("Product"), queryset=Product.objects.all())
     segment = django_filters.CharFilter(

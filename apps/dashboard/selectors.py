@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from apps.analytics import selectors as analytics
+from apps.complaints.filters import UNCATEGORISED
 from apps.core import charts
 from apps.core.dates import add_months
 
@@ -287,10 +288,9 @@ def _pareto(selection: Selection) -> tuple[charts.Chart, list[dict[str, Any]]]:
             "count": row.count,
             "share_pct": row.share_pct,
             "cumulative_pct": row.cumulative_pct,
-            # Uncategorised complaints have no category filter: the link shows all of the period.
             "url": _url(
                 "complaints:complaint_list",
-                selection.list_params(dated="received", category=row.category_id or ""),
+                selection.list_params(dated="received", category=row.category_id or UNCATEGORISED),
             ),
         }
         for row in rows

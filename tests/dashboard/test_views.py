@@ -8,8 +8,10 @@ from html import unescape
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from apps.actions import services as action_services
+from apps.analytics import services as analytics_services
 from apps.dashboard.selectors import Period, add_months
 from tests.actions.factories import ActionFactory
 from tests.complaints.factories import make_complaint
@@ -237,3 +239,47 @@ def test_query_count_is_fixed(clients, build_data, persona, max_queries, django_
     assert small == large
     with django_assert_max_num_queries(max_queries):
         assert client.get(HOME).status_code == 200
+
+
+def _pareto_href(html: str, label: str) -> str:
+    match = re.search(rf'<th scope="row">{label}</th>\s*<td class="text-end"><a href="([^"]*)"', html)
+    assert match, label
+    return unescape(match.group(1))
+
+
+def _listed(client, href: str) -> set[str]:
+    return {complaint.reference for complaint in client.get(href).context["object_list"]}
+
+
+def test_pareto_uncategorised_bar_lists_only_the_uncategorised_complaints(clients, quality_manager, build_data):
+    data = build_data()
+    loose = make_complaint(qm=quality_manager, customer=data.enterprise, product=data.pump)
+    analytics_services.refresh()
+    client = clients["quality_manager"]
+    html = client.get(HOME, {"period": "3", "product": data.pump.pk}).content.decode()
+    period = Period.ending_this_month(3)
+    dates = f"received_from={period.start.isoformat()}&received_to={period.last_day.isoformat()}"
+
+    uncategorised = _pareto_href(html, "Uncategorised")
+    assert uncategorised == f"/complaints/?category=none&{dates}&product={data.pump.pk}"
+    assert _listed(client, uncategorised) == {loose.reference}
+    # The other bars still filter by their category, with the same period and product.
+    delivery = _pareto_href(html, "Delivery")
+    assert delivery == f"/complaints/?category={data.delivery.pk}&{dates}&product={data.pump.pk}"
+    listed = _listed(client, delivery)
+    assert len(listed) == 3
+    assert loose.reference not in listed
+
+
+def test_complaint_filters_offer_uncategorised(clients, api_clients, quality_manager, build_data):
+    data = build_data()
+    loose = make_complaint(qm=quality_manager)
+
+    html = clients["quality_manager"].get("/complaints/").content.decode()
+    assert '<option value="none">Uncategorised</option>' in html
+    results = api_clients["quality_manager"].get("/api/v1/complaints/", {"category": "none"}).json()["results"]
+    assert [row["reference"] for row in results] == [loose.reference]
+    assert data.delivery.pk not in {row["category"] for row in results}
+    parameters = SchemaGenerator().get_schema(public=True)["paths"]["/api/v1/complaints/"]["get"]["parameters"]
+    category = next(parameter for parameter in parameters if parameter["name"] == "category")
+    assert category["schema"]["type"] == "string"
