@@ -11,6 +11,14 @@ def sees_dashboard(user) -> bool:
     return bool(user.is_superuser or user.has_role(Role.QUALITY_MANAGER, Role.AUDITOR))
 
 
+class StartView(TemplateView):
+    """The public start page at `/` for anonymous visitors (#24): give feedback, make a
+    complaint, follow one, sign in. Reads nothing from the session or Redis, so it writes no
+    session cookie and keeps answering while Redis is down, like the public forms."""
+
+    template_name = "dashboard/start.html"
+
+
 class HomeView(LoginRequiredMixin, TemplateView):
     """The signed-in home page (ISO 9001 5.1.2).
 
@@ -20,6 +28,12 @@ class HomeView(LoginRequiredMixin, TemplateView):
     """
 
     template_name = "dashboard/home.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        # Anonymous visitors get the public start page, not the sign-in redirect (#24).
+        if not request.user.is_authenticated:
+            return StartView.as_view()(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         from apps.core import panels

@@ -199,7 +199,8 @@ def test_reactivation_revives_neither_tokens_nor_sessions(quality_manager, staff
     services.user_set_active(user_id=staff.pk, active=True, actor=quality_manager)
 
     assert not _works(secret)
-    response = browser.get("/")
+    # `/` is the public start page for anonymous visitors (#24): ask for a signed-in page.
+    response = browser.get("/customers/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     # Signing in again works: only the old session ended.

@@ -101,6 +101,14 @@ def test_a_public_form_accepts_and_saves_once_while_redis_is_down(redis_down, dj
 
 
 @pytest.mark.django_db
+def test_the_public_start_page_needs_no_redis(redis_down):
+    """`/` for an anonymous visitor (#24) leads to the public forms, which work without Redis."""
+    response = Client(raise_request_exception=False).get(reverse("dashboard:home"))
+    assert response.status_code == 200
+    assert reverse("complaints:public_new") in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_the_complaint_form_its_confirmation_and_the_tracking_page_need_no_redis(
     redis_down, django_capture_on_commit_callbacks
 ):

@@ -82,6 +82,9 @@ ROLES = [
 ]
 
 
+SIGNED_IN_PAGE = "/customers/"
+
+
 def _login_url(live_server: Any, next_path: str | None = None) -> str:
     return f"{live_server.url}/accounts/login/" + (f"?next={next_path}" if next_path else "")
 
@@ -127,8 +130,9 @@ def test_wrong_password_shows_the_error_stays_on_login_and_signs_nobody_in(
     expect(page.locator(".alert-danger")).to_contain_text(WRONG_PASSWORD_ERROR)
     expect(page.get_by_test_id("current-role")).to_have_count(0)
     assert not _has_session_cookie(page)
-    page.goto("/")
-    expect(page).to_have_url(_login_url(live_server, next_path="/"))
+    # `/` is the public start page for anonymous visitors (#24): ask for a signed-in page.
+    page.goto(SIGNED_IN_PAGE)
+    expect(page).to_have_url(_login_url(live_server, next_path=SIGNED_IN_PAGE))
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
@@ -145,8 +149,9 @@ def test_sign_out_returns_to_login_and_ends_the_session(
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     assert not _has_session_cookie(page)
-    page.goto("/")
-    expect(page).to_have_url(_login_url(live_server, next_path="/"))
+    # `/` is the public start page for anonymous visitors (#24): ask for a signed-in page.
+    page.goto(SIGNED_IN_PAGE)
+    expect(page).to_have_url(_login_url(live_server, next_path=SIGNED_IN_PAGE))
 
 
 def test_mobile_menu_opens_with_the_toggler_because_bootstrap_js_loads_under_the_csp(

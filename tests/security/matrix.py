@@ -34,7 +34,8 @@ NO_LINK = ("absent",) * 6
 
 # Page routes by name: (GET, POST).
 PAGES = {
-    "dashboard:home": (SIGNED_IN, SIGNED_IN_NOT_TAKEN),
+    # Anonymous visitors get the public start page (#24); signed-in people their home.
+    "dashboard:home": (EVERYONE, NOT_TAKEN),
     "accounts:login": (EVERYONE, EVERYONE),
     "accounts:logout": (NOT_TAKEN, SIGNS_OUT),
     "accounts:password_change": (SIGNED_IN, SIGNED_IN),
