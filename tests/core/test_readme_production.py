@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from django.conf import settings
 
 from qms_portal.env import BASE_DIR
+from tests.core.test_system_packages import assert_installs_the_runtime_group
 
 SECTION = re.search(
     r"^## Running in production without Docker\n(.*?)^## ", (BASE_DIR / "README.md").read_text(), re.S | re.M
@@ -36,14 +36,7 @@ def test_both_proxies_let_the_largest_accepted_request_through(section):
 
 
 def test_the_system_packages_line_installs_the_runtime_group(section):
-    from qms_portal import system_packages
-
-    command = re.search(r"\$\((awk [^)]*system-packages\.txt)\)", section)
-    assert command, "the install step no longer reads system-packages.txt"
-    installed = subprocess.run(
-        ["sh", "-c", command.group(1)], cwd=BASE_DIR, capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert installed == [package.name for package in system_packages.load(["runtime"])]
+    assert_installs_the_runtime_group(section, "the README's install step")
 
 
 def test_the_units_start_what_the_image_starts(section):

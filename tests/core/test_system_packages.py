@@ -29,16 +29,21 @@ def test_the_list_names_what_weasyprint_and_the_browser_tests_need():
     assert [package.name for package in system_packages.load(["test"])] == ["chromium"]
 
 
-def test_the_dockerfile_installs_exactly_the_runtime_group_of_the_same_list():
-    dockerfile = (BASE_DIR / "Dockerfile").read_text()
-    assert "COPY system-packages.txt ." in dockerfile
-    command = re.search(r"\$\((awk [^)]*system-packages\.txt)\)", dockerfile)
-    assert command, "the Dockerfile no longer reads system-packages.txt"
-    # The image's own shell expression, run on the list as it is.
+def assert_installs_the_runtime_group(text: str, where: str) -> None:
+    """The `$(awk … system-packages.txt)` expression in `text`, run on the list as it is, names
+    exactly the runtime group (the Dockerfile and the README's install step use one)."""
+    command = re.search(r"\$\((awk [^)]*system-packages\.txt)\)", text)
+    assert command, f"{where} no longer reads system-packages.txt"
     installed = subprocess.run(
         ["sh", "-c", command.group(1)], cwd=BASE_DIR, capture_output=True, text=True, check=True
     ).stdout.split()
     assert installed == [package.name for package in system_packages.load(["runtime"])]
+
+
+def test_the_dockerfile_installs_exactly_the_runtime_group_of_the_same_list():
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    assert "COPY system-packages.txt ." in dockerfile
+    assert_installs_the_runtime_group(dockerfile, "the Dockerfile")
 
 
 def test_ci_requires_both_groups_from_the_same_list():
