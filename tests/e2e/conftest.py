@@ -124,3 +124,16 @@ def sign_in() -> Callable[..., None]:
             page.get_by_role("button", name="Sign in").click()
 
     return sign_in_
+
+
+@pytest.fixture
+def demo_data() -> None:
+    """The demo organisation (`seed_demo`) with its roll-ups built, as `make run` shows it."""
+    from django.core.management import call_command
+
+    from apps.analytics import services as analytics
+    from tests.migrated_data import ensure_role_groups
+
+    ensure_role_groups()
+    call_command("seed_demo")
+    analytics.rebuild()

@@ -17,18 +17,6 @@ SCREENSHOT = BASE_DIR / "var" / "test-artifacts" / "dashboard.png"
 CHARTS = ("chart-surveys", "chart-complaints", "chart-pareto", "chart-control")
 
 
-@pytest.fixture
-def demo_data() -> None:
-    from django.core.management import call_command
-
-    from apps.analytics import services as analytics
-    from tests.migrated_data import ensure_role_groups
-
-    ensure_role_groups()
-    call_command("seed_demo")
-    analytics.rebuild()
-
-
 def test_dashboard_shows_every_chart_and_tiles_open_their_lists(
     page: Page, sign_in: Callable[..., None], demo_data: None
 ) -> None:

@@ -24,3 +24,11 @@ def bs_widget(bound_field):
     if described_by:
         attrs["aria-describedby"] = " ".join(described_by)
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.filter
+def active_filters(form) -> int:
+    """How many of a filter form's visible fields the request sets, for the phone's "Filters (n active)" toggle."""
+    if not form.is_bound:
+        return 0
+    return sum(1 for field in form.visible_fields() if any(value != "" for value in form.data.getlist(field.html_name)))
