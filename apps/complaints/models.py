@@ -126,6 +126,21 @@ class SlaPolicy(TimeStampedModel):
 SLA_POLICY_FIELDS = ("acknowledge_hours", "assess_hours", "respond_days", "close_days")
 
 
+def stage_missed_q(due: str, done: str, now) -> models.Q:
+    """A stage not done whose due date passed while the clock ran.
+
+    A pause (awaiting the customer) stops the clock, so during one only a due date that
+    passed before the pause began counts: a deadline missed stays missed, however the
+    complaint waits afterwards. The list filter, the dashboard, the metrics and the
+    escalations all use this one rule.
+    """
+    not_done = models.Q(**{f"{done}__isnull": True})
+    paused = models.Q(status=ComplaintStatus.AWAITING_CUSTOMER)
+    running = ~paused & models.Q(**{f"{due}__lt": now})
+    missed_before_pause = paused & models.Q(**{f"{due}__lt": models.F("paused_at")})
+    return not_done & (running | missed_before_pause)
+
+
 class ComplaintQuerySet(AuditedQuerySet):
     def visible_to(self, user) -> ComplaintQuerySet:
         """Quality managers and auditors see all; staff only complaints assigned to them."""
@@ -139,13 +154,14 @@ class ComplaintQuerySet(AuditedQuerySet):
         return self.exclude(status__in=Complaint.FINAL_STATUSES)
 
     def overdue(self, *, now=None) -> ComplaintQuerySet:
+        """Open complaints with a stage missed (see `stage_missed_q`)."""
         from django.utils import timezone
 
         now = now or timezone.now()
         q = models.Q()
         for due, done in Complaint.STAGE_FIELDS.values():
-            q |= models.Q(**{f"{due}__lt": now, f"{done}__isnull": True})
-        return self.open().exclude(status=ComplaintStatus.AWAITING_CUSTOMER).filter(q)
+            q |= stage_missed_q(due, done, now)
+        return self.open().filter(q)
 
     def closed_within_sla(self) -> ComplaintQuerySet:
         """Closed complaints that met every SLA stage they had a due date for. The analytics
@@ -381,10 +397,29 @@ class Complaint(PersonalDataModel, TimeStampedModel):
             return True
         return self.assignee_id == user.pk
 
-    def sla_rows(self) -> list[dict]:
+    def stage_missed(self, stage: str, *, now=None) -> bool:
+        """The Python side of `stage_missed_q`, for one loaded complaint."""
+        from django.utils import timezone
+
+        due_field, done_field = self.STAGE_FIELDS[stage]
+        due = getattr(self, due_field)
+        if due is None or getattr(self, done_field) is not None:
+            return False
+        if self.is_paused:
+            return self.paused_at is not None and due < self.paused_at
+        return due < (now or timezone.now())
+
+    def sla_rows(self, *, now=None) -> list[dict]:
         rows = []
         for stage, (due, done) in self.STAGE_FIELDS.items():
-            rows.append({"stage": SlaStage(stage), "due": getattr(self, due), "done": getattr(self, done)})
+            rows.append(
+                {
+                    "stage": SlaStage(stage),
+                    "due": getattr(self, due),
+                    "done": getattr(self, done),
+                    "missed": self.stage_missed(stage, now=now),
+                }
+            )
         return rows
 
 

@@ -73,14 +73,19 @@ def _notify_quality_managers(*, key: str, subject: str, paragraphs: list[str], l
         )
 
 
-def recompute_due(complaint: Complaint, *, only_stages_not_started: bool = False) -> list[str]:
+def recompute_due(
+    complaint: Complaint, *, only_stages_not_started: bool = False, missed_before: Any = None
+) -> list[str]:
     """Set the due dates of unfinished stages from the severity policy; the pause time shifts them.
 
     A finished stage keeps its due date: it is the yardstick its completion was measured
     against, and moving it afterwards would turn a missed deadline into a met one (or the
     reverse) in every report. With `only_stages_not_started` (a severity change) a running
     stage keeps its due date too, so that nobody's deadline moves while they work to it.
-    Returns the changed fields.
+    A due date before `missed_before` (the moment the clock last ran: now, or the start of
+    the pause) was missed; it stays, so neither a pause nor a policy or severity change turns
+    the miss into a met deadline. Only a reopening, a new cycle, passes None. Returns the
+    changed fields.
     """
     budgets = sla.stage_budgets(complaint.severity)
     changed = []
@@ -89,6 +94,9 @@ def recompute_due(complaint: Complaint, *, only_stages_not_started: bool = False
         finished, started = getattr(complaint, done_field) is not None, previous_done
         previous_done = finished
         if finished or (only_stages_not_started and started):
+            continue
+        current = getattr(complaint, due_field)
+        if missed_before is not None and current is not None and current < missed_before:
             continue
         base = complaint.received_at
         if complaint.reopened_at and stage in (SlaStage.RESPOND, SlaStage.CLOSE):
@@ -339,6 +347,11 @@ def _require(text: str, message: str) -> str:
     return text
 
 
+def _clock_time(complaint: Complaint, now):
+    """Where the SLA clock stands: now, or where it stopped when the complaint was paused."""
+    return complaint.paused_at if complaint.is_paused and complaint.paused_at else now
+
+
 def _apply_transition(
     complaint: Complaint, *, to: str, actor, reason: str = "", extra: dict | None = None
 ) -> Complaint:
@@ -347,6 +360,7 @@ def _apply_transition(
     before = complaint.status
     fields = ["status", "previous_status"]
     changes: dict[str, list[Any]] = {"status": [before, to], **(extra or {})}
+    missed_before = None if to == Status.REOPENED else _clock_time(complaint, now)
     if before == Status.AWAITING_CUSTOMER and complaint.paused_at:
         paused = sla.working_seconds_between(complaint.paused_at, now)
         complaint.paused_seconds += paused
@@ -378,7 +392,7 @@ def _apply_transition(
         complaint.rated_at = None
         fields += ["cycle", "responded_at", "closed_at", "rating", "rated_at"]
     complaint.status = to
-    fields += recompute_due(complaint)
+    fields += recompute_due(complaint, missed_before=missed_before)
     complaint.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     audit.record(actor=actor, action=AuditEntry.Action.TRANSITION, obj=complaint, changes=changes, reason=reason)
     return complaint
@@ -479,7 +493,9 @@ def complaint_assess(
         )
     fields = list(changes)
     if "severity" in changes:
-        fields += recompute_due(complaint, only_stages_not_started=True)
+        fields += recompute_due(
+            complaint, only_stages_not_started=True, missed_before=_clock_time(complaint, timezone.now())
+        )
     complaint.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
     audit.record(
         actor=actor, action=AuditEntry.Action.UPDATE, obj=complaint, changes=changes, reason=(reason or "").strip()
@@ -720,6 +736,8 @@ def sla_check(*, now=None, limit: int = 500) -> int:
 
     Safe to run concurrently: the unique ComplaintEscalation row decides who escalates.
     Catches up on anything missed, since it looks at the state, not at a time window.
+    A paused complaint's clock is stopped: no warnings, and a breach only for a deadline
+    missed before the pause (Complaint.stage_missed).
     """
     now = now or timezone.now()
     fraction = sla.warning_fraction()
@@ -727,7 +745,6 @@ def sla_check(*, now=None, limit: int = 500) -> int:
     count = 0
     candidates = (
         Complaint.objects.open()
-        .exclude(status=Status.AWAITING_CUSTOMER)
         .order_by("pk")
         .only(
             "pk",
@@ -735,6 +752,7 @@ def sla_check(*, now=None, limit: int = 500) -> int:
             "severity",
             "received_at",
             "reopened_at",
+            "paused_at",
             "paused_seconds",
             "cycle",
             "escalated",
@@ -754,7 +772,10 @@ def sla_check(*, now=None, limit: int = 500) -> int:
             if due is None or getattr(complaint, done_field) is not None:
                 continue
             level = None
-            if now >= due:
+            if complaint.is_paused:
+                if complaint.stage_missed(stage, now=now):
+                    level = ComplaintEscalation.Level.BREACH
+            elif now >= due:
                 level = ComplaintEscalation.Level.BREACH
             else:
                 base = (

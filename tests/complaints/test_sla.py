@@ -1,9 +1,11 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
-from apps.complaints import sla, tasks
+from apps.complaints import services, sla, tasks
+from apps.complaints.models import Complaint, ComplaintEscalation
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -53,3 +55,58 @@ def test_policy_comes_from_the_rows_quality_managers_edit(db):
 def test_check_sla_task_has_its_stable_name(db):
     assert tasks.check_sla_task.name == "complaints.check_sla"
     assert tasks.check_sla_task() == 0
+
+
+# --- a deadline missed stays missed (#24) ---------------------------------------------------------
+
+
+def _pause_after_missing_the_response(make, quality_manager):
+    """An investigated complaint whose response was due ten days ago, then paused for the customer."""
+    complaint = make(status=Complaint.Status.INVESTIGATING)
+    missed = timezone.now() - timedelta(days=10)
+    Complaint.objects.filter(pk=complaint.pk).unaudited_update(respond_due_at=missed)
+    services.complaint_transition(
+        complaint_id=complaint.pk, to=Complaint.Status.AWAITING_CUSTOMER, actor=quality_manager, reason="photo?"
+    )
+    return Complaint.objects.get(pk=complaint.pk), missed
+
+
+def test_a_deadline_missed_before_the_pause_stays_past_sla(make, quality_manager):
+    complaint, _missed = _pause_after_missing_the_response(make, quality_manager)
+    assert complaint.status == Complaint.Status.AWAITING_CUSTOMER
+    assert complaint in Complaint.objects.overdue()
+    assert [row["stage"] for row in complaint.sla_rows() if row["missed"]] == ["respond"]
+
+
+def test_a_deadline_missed_before_the_pause_escalates_once(make, quality_manager):
+    complaint, _missed = _pause_after_missing_the_response(make, quality_manager)
+    assert services.sla_check() == 1
+    assert services.sla_check() == 0
+    breach = ComplaintEscalation.objects.get(complaint=complaint, level="breach")
+    assert breach.stage == "respond"
+
+
+def test_the_customer_answering_does_not_move_a_missed_deadline(make, quality_manager):
+    complaint, missed = _pause_after_missing_the_response(make, quality_manager)
+    # The pause lasted a week (and began after the miss).
+    Complaint.objects.filter(pk=complaint.pk).unaudited_update(paused_at=complaint.paused_at - timedelta(days=7))
+    close_due = complaint.close_due_at
+    services.customer_add_information(complaint_id=complaint.pk, body="Here is the photo.")
+    complaint.refresh_from_db()
+    assert complaint.status == Complaint.Status.INVESTIGATING
+    assert complaint.respond_due_at == missed
+    assert complaint.close_due_at > close_due  # a stage not missed yet still gets the pause back
+    assert complaint in Complaint.objects.overdue()
+
+
+def test_pausing_before_the_deadline_still_stops_the_clock(make):
+    complaint = make(status=Complaint.Status.AWAITING_CUSTOMER)
+    # The response falls due a minute into the pause; a day later it is still not missed.
+    Complaint.objects.filter(pk=complaint.pk).unaudited_update(
+        respond_due_at=complaint.paused_at + timedelta(minutes=1)
+    )
+    later = complaint.paused_at + timedelta(days=1)
+    assert not Complaint.objects.overdue(now=later).filter(pk=complaint.pk).exists()
+    assert services.sla_check(now=later) == 0
+    complaint.refresh_from_db()
+    assert not any(row["missed"] for row in complaint.sla_rows(now=later))
