@@ -265,3 +265,38 @@ class FeedbackMonthlyTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.sentiment}"
+
+
+class MonthlyExposure(models.Model):
+    """The active customers of one closed local month: the exposure of the complaint u-chart.
+
+    The portal keeps no customer history (a customer is active or not, without dates), so the
+    count is taken when the month closes (the beat task "analytics.record_monthly_exposure"
+    just after midnight on the 1st) or, for a month that closed before this table existed,
+    the first time a figure needs it; either way from the customers active at that moment.
+    A row is never rewritten (INSERT … ON CONFLICT DO NOTHING), so customers added or
+    deactivated later change only the months still to close, never a closed month's rate.
+    `by_segment` holds the same count per customer segment ('' for none) for the segment filter.
+    """
+
+    month = models.DateField(unique=True)
+    active_customers = models.IntegerField()
+    by_segment = models.JSONField(default=dict)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("monthly customer exposure")
+        verbose_name_plural = _("monthly customer exposure")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(month__day=1), name="analytics_exposure_first_of_month"),
+            models.CheckConstraint(condition=models.Q(active_customers__gte=0), name="analytics_exposure_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.active_customers}"
+
+    def for_segment(self, segment: str | None) -> int:
+        """The month's active customers in `segment` (None: all of them)."""
+        if segment is None:
+            return self.active_customers
+        return int(self.by_segment.get(segment, 0))

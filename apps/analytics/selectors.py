@@ -1,7 +1,7 @@
 """Dashboard figures (ISO 9001 9.1.3), read from the roll-up tables.
 
 Every function is a fixed number of queries whatever the data size: one aggregate over the
-roll-ups (a few rows per day), plus one count for the control chart's exposure; live_counts()
+roll-ups (a few rows per day); the control chart adds its exposure (complaint_control_chart); live_counts()
 reads the current state of the source tables with one conditional aggregate per table.
 The complaint and feedback figures read the monthly roll-ups instead of the daily ones when
 the period is whole months and no channel filter is given (the monthly level has no channel):
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.analytics.models import (
@@ -92,6 +93,7 @@ class ControlPoint:
     ucl: Decimal | None
     lcl: Decimal | None
     out_of_control: bool
+    partial: bool = False  # the running month: drawn apart, outside the centre and limits
 
 
 @dataclass(frozen=True)
@@ -316,37 +318,82 @@ def active_customers(filters: Filters) -> int:
     return qs.count()
 
 
+def first_complaint_month() -> date | None:
+    """The first local month holding a received complaint, whatever the filters: where the
+    portal's record of complaints starts. One query."""
+    return ComplaintMonthlyTotal.objects.filter(received__gt=0).aggregate(first=Min("month"))["first"]
+
+
+def _elapsed_share(month: date) -> float:
+    """How much of the running local month has passed (0 < share <= 1)."""
+    from apps.analytics.services import local_midnight, next_month
+
+    begin, finish = local_midnight(month), local_midnight(next_month(month))
+    return min(1.0, max((timezone.now() - begin) / (finish - begin), 1e-6))
+
+
 def complaint_control_chart(*, start: date, end: date, filters: Filters = Filters()) -> list[ControlPoint]:
     """u-chart of complaints received per 100 active customers, per month of [start, end).
 
-    n_i = exposure / 100 (the active customers in the segment filter, today's count: the
-    portal keeps no customer history), u_i = count_i / n_i, centre ū = Σcount / Σn_i, limits
-    ū ± 3·sqrt(ū / n_i) with the lower one at least 0. A point is out of control outside its
-    limits. Rates and limits are per 100 customers, 2 dp. Two queries.
+    The months run from the first month with any complaint (first_complaint_month(): before
+    it the portal holds no record, not a count of zero) to the running month; later ones are
+    left out. Each closed month's exposure is its own recorded active-customer count
+    (MonthlyExposure, frozen when the month closed, so adding customers today never rewrites
+    a closed month), in the segment filter. The running month is `partial`: its exposure is
+    today's active customers times the share of the month elapsed (customer-months, so its
+    rate compares with the others), and it takes no part in the centre line or the limits.
+
+    n_i = exposure_i / 100, u_i = count_i / n_i, centre ū = Σcount / Σn_i over the closed
+    months with customers, limits ū ± 3·sqrt(ū / n_i) with the lower one at least 0. A closed
+    point is out of control outside its limits. Rates and limits per 100 customers, 2 dp.
+    Three queries once the months are recorded (first month, exposures, counts), one more for
+    today's customers with the running month, two more the first time a closed month is read.
     """
-    exposure = active_customers(filters)
-    months = complaints_by_month(start=start, end=end, filters=filters)
-    if not exposure or not months:
-        return [
-            ControlPoint(m.month, m.received, exposure, None, None, None, None, out_of_control=False) for m in months
-        ]
-    n_i = exposure / 100
-    centre = sum(m.received for m in months) / (n_i * len(months))
-    sigma = math.sqrt(centre / n_i)
-    ucl, lcl = centre + 3 * sigma, max(0.0, centre - 3 * sigma)
+    from apps.analytics.services import active_customers_by_segment, monthly_exposure_record
+
+    first = first_complaint_month()
+    running = timezone.localdate().replace(day=1)
+    if first is None:
+        return []
+    months = [m for m in complaints_by_month(start=start, end=end, filters=filters) if first <= m.month <= running]
+    closed = [m.month for m in months if m.month < running]
+    counts = None
+    if any(m.month == running for m in months):
+        counts = active_customers_by_segment()
+    recorded = monthly_exposure_record(months=closed, counts=counts) if closed else {}
+
+    def exposure_of(month: date) -> int:
+        if month in recorded:
+            return recorded[month].for_segment(filters.segment)
+        if filters.segment is None:
+            return sum(counts.values())
+        return counts.get(filters.segment, 0)
+
+    exposures = {m.month: exposure_of(m.month) for m in months}
+    complete = [m for m in months if m.month < running and exposures[m.month]]
+    centre = None
+    if complete:
+        centre = sum(m.received for m in complete) / sum(exposures[m.month] / 100 for m in complete)
     points = []
     for m in months:
-        rate = m.received / n_i
+        exposure, partial = exposures[m.month], m.month == running
+        n_i = exposure / 100 * (_elapsed_share(m.month) if partial else 1)
+        rate = m.received / n_i if n_i else None
+        ucl = lcl = None
+        if centre is not None and n_i and not partial:
+            sigma = math.sqrt(centre / n_i)
+            ucl, lcl = centre + 3 * sigma, max(0.0, centre - 3 * sigma)
         points.append(
             ControlPoint(
                 month=m.month,
                 count=m.received,
                 exposure=exposure,
                 rate=quantize(rate, TWO_DP),
-                centre=quantize(centre, TWO_DP),
+                centre=quantize(centre, TWO_DP) if rate is not None else None,
                 ucl=quantize(ucl, TWO_DP),
                 lcl=quantize(lcl, TWO_DP),
-                out_of_control=rate > ucl or rate < lcl,
+                out_of_control=ucl is not None and (rate > ucl or rate < lcl),
+                partial=partial,
             )
         )
     return points

@@ -381,3 +381,54 @@ def rebuild() -> None:
             select = TOTAL_SQL[source].format(range="TRUE")
             cursor.execute(f"INSERT INTO {rollup.table} ({rollup.columns}) {select}")
         _stamp(cursor)
+
+
+def active_customers_by_segment() -> dict[str, int]:
+    """Active customers right now per segment ('' for none). One query."""
+    from django.db.models import Count
+
+    from apps.customers.models import Customer
+
+    rows = Customer.objects.active().order_by().values("segment").annotate(n=Count("pk"))
+    return {row["segment"]: row["n"] for row in rows}
+
+
+def monthly_exposure_record(*, months: list[date], counts: dict[str, int] | None = None) -> dict:
+    """The MonthlyExposure row of each closed month in `months`, recording the missing ones.
+
+    A missing month is recorded from `counts` (active customers per segment, read now when not
+    given) with INSERT … ON CONFLICT DO NOTHING, then read back: two callers racing on the
+    same month both get the row that won, and an existing row is never rewritten. The running
+    month and later ones are refused: their exposure is not known yet.
+    Queries: one read, plus (only when a month is missing) the count, the insert and a re-read.
+    """
+    from apps.analytics.models import MonthlyExposure
+
+    running = timezone.localdate().replace(day=1)
+    if any(month >= running or month.day != 1 for month in months):
+        raise ValueError("only the first days of closed months have a recorded exposure")
+    found = {row.month: row for row in MonthlyExposure.objects.filter(month__in=months)}
+    missing = [month for month in months if month not in found]
+    if not missing:
+        return found
+    if counts is None:
+        counts = active_customers_by_segment()
+    now = timezone.now()
+    MonthlyExposure.objects.bulk_create(
+        [
+            MonthlyExposure(month=month, active_customers=sum(counts.values()), by_segment=counts, recorded_at=now)
+            for month in missing
+        ],
+        ignore_conflicts=True,
+    )
+    found.update({row.month: row for row in MonthlyExposure.objects.filter(month__in=missing)})
+    return found
+
+
+def monthly_exposure_close_previous_month() -> date:
+    """Record the exposure of the month that ended last (a no-op when it is recorded); returns it.
+    Run by the beat task just after the month turns, so the count is the month's last one."""
+    running = timezone.localdate().replace(day=1)
+    previous = (running - timedelta(days=1)).replace(day=1)
+    monthly_exposure_record(months=[previous])
+    return previous

@@ -26,3 +26,12 @@ def refresh_rollups_task() -> int:
         if markers < batch:
             break
     return total
+
+
+@shared_task(name="analytics.record_monthly_exposure")
+def record_monthly_exposure_task() -> str:
+    """Every night: freeze the active-customer count of the month that just ended (the
+    complaint u-chart's exposure); idempotent, an already recorded month stays as it is."""
+    from apps.analytics.services import monthly_exposure_close_previous_month
+
+    return monthly_exposure_close_previous_month().isoformat()

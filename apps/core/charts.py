@@ -223,6 +223,15 @@ def _marker(shape: str, x: float, y: float, colour: str, *, size: float = 3.5, e
     css = f"chart-marker {extra_class}".strip()
     if shape == "circle":
         return format_html('<circle class="{}" cx="{}" cy="{}" r="{}" fill="{}"/>', css, _c(x), _c(y), _c(size), colour)
+    if shape == "hollow":
+        return format_html(
+            '<circle class="{}" cx="{}" cy="{}" r="{}" fill="#fff" stroke="{}" stroke-width="2"/>',
+            css,
+            _c(x),
+            _c(y),
+            _c(size + 1),
+            colour,
+        )
     if shape == "square":
         return format_html(
             '<rect class="{}" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
@@ -588,15 +597,19 @@ def control_chart(
     lcl: list[Number | None],
     out_of_control: list[bool],
     y_label: str = "",
+    partial: list[bool] | None = None,
 ) -> Chart:
     """A Shewhart chart (p or u): points, centre line, per-point 3-sigma limits as steps.
 
     Points outside the limits are drawn as large marked diamonds, not only in a
-    different colour, and are listed in the description and the table.
+    different colour, and are listed in the description and the table. A `partial` point
+    (the running month, outside the limits' computation) is a hollow circle, named in the
+    legend, the description and the table, so it is not read as a finished month.
     """
     x_labels = [str(label) for label in x_labels]
-    if not (len(x_labels) == len(values) == len(ucl) == len(lcl) == len(out_of_control)):
-        raise ValueError("x_labels, values, ucl, lcl and out_of_control must have the same length")
+    partial = list(partial) if partial is not None else [False] * len(x_labels)
+    if not (len(x_labels) == len(values) == len(ucl) == len(lcl) == len(out_of_control) == len(partial)):
+        raise ValueError("x_labels, values, ucl, lcl, out_of_control and partial must have the same length")
     data = _floats([*values, *ucl, *lcl, centre])
     low, high, step = _nice_scale(min([0.0, *data]), max(data) if data else 1.0)
     frame = _Frame(n=len(x_labels), y_low=low, y_high=high)
@@ -652,6 +665,18 @@ def control_chart(
                     },
                 )
             )
+        elif partial[i]:
+            markers.append(
+                format_html(
+                    '<circle class="chart-marker chart-partial" cx="{}" cy="{}" r="5" fill="#fff" stroke="{}"'
+                    ' stroke-width="2"><title>{}</title></circle>',
+                    _c(point[0]),
+                    _c(point[1]),
+                    colour,
+                    _("%(label)s: %(value)s, running month (partial)")
+                    % {"label": x_labels[i], "value": format_value(values[i])},
+                )
+            )
         else:
             markers.append(_marker("circle", point[0], point[1], colour))
     body.append(
@@ -665,10 +690,12 @@ def control_chart(
                 (y_label or _("Rate"), colour, "", "circle"),
                 (_("Centre line"), "#222", "", "none"),
                 (_("3-sigma limits"), "#555", "6 4", "none"),
+                *([(_("Running month (partial)"), colour, "", "hollow")] if any(partial) else []),
             ]
         )
     )
     flagged = [x_labels[i] for i, flag in enumerate(out_of_control) if flag]
+    running = [x_labels[i] for i, flag in enumerate(partial) if flag]
     desc = " ".join(
         [
             _range_text(x_labels),
@@ -677,6 +704,14 @@ def control_chart(
             _("Outside the control limits: %(labels)s.") % {"labels": ", ".join(flagged)}
             if flagged
             else _("All points are within the control limits."),
+            *(
+                [
+                    _("%(labels)s (running month) is partial and not in the centre line or limits.")
+                    % {"labels": ", ".join(running)}
+                ]
+                if running
+                else []
+            ),
         ]
     )
     chart_id = _chart_id(
@@ -688,6 +723,7 @@ def control_chart(
         [str(v) for v in ucl],
         [str(v) for v in lcl],
         list(out_of_control),
+        *([list(partial)] if any(partial) else []),
     )
     headers = [_("Period"), y_label or _("Rate"), _("Centre line"), _("Upper limit"), _("Lower limit"), _("Signal")]
     rows = [
@@ -697,7 +733,7 @@ def control_chart(
             format_value(centre),
             format_value(ucl[i]),
             format_value(lcl[i]),
-            _("outside the limits") if out_of_control[i] else "",
+            _("outside the limits") if out_of_control[i] else _("partial month") if partial[i] else "",
         ]
         for i, label in enumerate(x_labels)
     ]

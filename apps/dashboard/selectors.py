@@ -310,6 +310,7 @@ def _control_chart(selection: Selection) -> tuple[charts.Chart, list[analytics.C
         lcl=[point.lcl for point in points],
         out_of_control=[point.out_of_control for point in points],
         y_label=_("per 100 customers"),
+        partial=[point.partial for point in points],
     )
     return chart, points
 

@@ -229,6 +229,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    # Every night at 00:20 UTC: freeze the active-customer count of the month that just ended,
+    # the complaint u-chart's exposure for that month from then on (one row, never rewritten).
+    "analytics.record_monthly_exposure": {
+        "task": "analytics.record_monthly_exposure",
+        "schedule": crontab(hour=0, minute=20),
+        "options": {"expires": 60 * 60},
+    },
     # Every night at 01:30 UTC: measure every active objective with a computed KPI for the
     # current and the just-finished period (replacing, never duplicating, a period's value).
     "objectives.measure_all": {

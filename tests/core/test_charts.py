@@ -195,3 +195,24 @@ def test_pareto_names_every_category():
     )
     named = [label for label in _axis_labels(chart) if label.startswith("Cat")]
     assert len(named) == 10
+
+
+def test_control_chart_marks_the_running_month_as_partial():
+    control = charts.control_chart(
+        caption="u",
+        x_labels=["Oct", "Nov", "Dec"],
+        values=[Decimal("66.67"), Decimal("100.00"), Decimal("150.00")],
+        centre=Decimal("83.33"),
+        ucl=[Decimal("241.44"), Decimal("241.44"), None],
+        lcl=[Decimal("0"), Decimal("0"), None],
+        out_of_control=[False, False, False],
+        partial=[False, False, True],
+    )
+    svg = _parse(control.svg)
+    hollow = svg.findall(f".//{SVG}circle[@class='chart-marker chart-partial']")
+    assert len(hollow) == 1
+    assert hollow[0].get("fill") == "#fff"
+    assert "running month" in hollow[0].find(f"{SVG}title").text
+    assert "Dec (running month) is partial and not in the centre line or limits." in control.svg
+    assert any("Running month (partial)" in (text.text or "") for text in svg.iter(f"{SVG}text"))
+    assert control.rows[-1] == ["Dec", "150.00", "83.33", "no data", "no data", "partial month"]

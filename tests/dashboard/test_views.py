@@ -222,9 +222,10 @@ def _count_queries(client) -> int:
 
 
 # Session and user, the filter form (products, segments), the analytics figures (each a fixed
-# number of queries), the objectives table, the recurrence panel and the failed e-mails count; for
-# staff, the three queue lists.
-@pytest.mark.parametrize(("persona", "max_queries"), [("quality_manager", 24), ("staff", 8)])
+# number of queries; the control chart reads where the complaints start, the closed months' recorded
+# exposure and today's customers), the objectives table, the recurrence panel and the failed e-mails
+# count; for staff, the three queue lists.
+@pytest.mark.parametrize(("persona", "max_queries"), [("quality_manager", 25), ("staff", 8)])
 def test_query_count_is_fixed(clients, build_data, persona, max_queries, django_assert_max_num_queries):
     client = clients[persona]
     build_data(1)
