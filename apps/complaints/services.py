@@ -402,7 +402,9 @@ def _notify_customer(complaint: Complaint, *, key: str, paragraphs: Callable[[],
     """E-mail the complainant; `paragraphs` is called in the complainant's language."""
     if not complaint.complainant_email or complaint.erased_at:
         return
-    with in_language(complaint.language):
+    # A complaint recorded by staff has no language of its own until it is tied to a contact.
+    language = complaint.language or (complaint.contact.preferred_language if complaint.contact_id else "")
+    with in_language(language):
         email_enqueue(
             to=complaint.complainant_email,
             subject=_("Your complaint %(ref)s") % {"ref": complaint.reference},

@@ -50,6 +50,7 @@ from apps.complaints.models import (
     Severity,
 )
 from apps.core import panels
+from apps.core.i18n import speak_recipients_language
 from apps.core.pagination import KeysetPaginationMixin
 from apps.core.personal_data import can_see_personal_data
 from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
@@ -168,6 +169,8 @@ class TrackView(View):
         self.complaint = services.complaint_for_token(kwargs["token"])
         if self.complaint is None:
             raise Http404
+        contact = self.complaint.contact
+        speak_recipients_language(request, self.complaint.language, contact.preferred_language if contact else "")
         return super().dispatch(request, *args, **kwargs)
 
     def context(self, **forms):

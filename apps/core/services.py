@@ -23,6 +23,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.crypto import ErasedError, PersonalDataModel
 from apps.core.exceptions import BusinessRuleViolation, dependency_errors
+from apps.core.i18n import supported_language
 from apps.core.log_filters import redact
 from apps.core.models import OutboundEmail
 from apps.core.queue import enqueue_on_commit
@@ -35,9 +36,9 @@ def in_language(language: str | None):
 
     Wrap everything that builds the subject and paragraphs, since gettext runs when they
     are built: a staff member's action must not write to a customer in the staff
-    member's language.
+    member's language. A language the portal has no catalogue for is the portal's own.
     """
-    return translation.override(language or settings.LANGUAGE_CODE)
+    return translation.override(supported_language(language))
 
 
 def greeting(name: str) -> str:
@@ -69,7 +70,7 @@ def email_enqueue(
     """
     from apps.core.tasks import send_email_task
 
-    with translation.override(language or settings.LANGUAGE_CODE):
+    with translation.override(supported_language(language)):
         body = render_to_string(template, context)
         html_body = render_to_string(html_template, context) if html_template else ""
         subject = str(subject)

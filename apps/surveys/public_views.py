@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from apps.core.i18n import speak_recipients_language
 from apps.core.public import HoneypotFormMixin, rate_limited, too_many_requests
 from apps.surveys.models import SCALES, Question, QuestionKind, token_hash
 from apps.surveys.services import responses as response_services
@@ -166,6 +167,7 @@ class AnswerView(View):
             self.invitation = response_services.invitation_open_for_answers(token=kwargs["token"])
         except response_services.SurveyUnavailable:
             return _unusable_post(request) if request.method == "POST" else unavailable(request)
+        speak_recipients_language(request, self.invitation.contact.preferred_language)
         self.questions = response_services.questions_of(self.invitation)
         return super().dispatch(request, *args, **kwargs)
 
@@ -222,14 +224,23 @@ class ThanksView(View):
         invitation = response_services.invitation_for_token(token)
         if invitation is None:
             return unavailable(request)
+        speak_recipients_language(request, invitation.contact.preferred_language)
         return render(request, "surveys/public/thanks.html", {"version": invitation.campaign.template_version})
 
 
 class OptOutView(View):
     """GET asks for confirmation, POST records it. The same pages for every link, known or not,
-    so they never tell whether a link exists; the opt-out is only recorded for a known one."""
+    so they never tell whether a link exists; the opt-out is only recorded for a known one.
+    Only their language differs: a known link's pages speak the contact's language, as the
+    e-mail that carried the link did (its holder read that e-mail, so it tells them nothing)."""
 
     template_name = "surveys/public/opt_out.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        invitation = response_services.invitation_for_token(kwargs["token"])
+        if invitation is not None:
+            speak_recipients_language(request, invitation.contact.preferred_language)
+        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, token):
         return render(request, self.template_name, {"done": False, "honeypot": SurveyHoneypotForm()})

@@ -55,6 +55,7 @@ from apps.audit.models import AuditEntry
 from apps.core.exceptions import InvalidTransition
 from apps.core.links import absolute_url
 from apps.core.queue import enqueue_on_commit
+from apps.core.services import in_language
 from apps.customers.models import Contact, Customer
 from apps.surveys.models import (
     MANAGE_PERMISSION,
@@ -542,7 +543,7 @@ def _message(invitation: Invitation, kind: str, sequence: int) -> EmailMultiAlte
     version = invitation.campaign.template_version
     token = invitation.token
     name = contact.name
-    with translation.override(contact.preferred_language or settings.LANGUAGE_CODE):
+    with in_language(contact.preferred_language):
         context = {
             "greeting": _("Dear %(name)s,") % {"name": name} if name else _("Dear customer,"),
             "title": version.title,

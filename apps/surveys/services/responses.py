@@ -54,7 +54,7 @@ def invitation_for_token(token: str) -> Invitation | None:
     if not token or len(token) > 128:
         return None
     return (
-        Invitation.objects.select_related("wave", "campaign__template_version")
+        Invitation.objects.select_related("wave", "campaign__template_version", "contact")
         .filter(token_hash=token_hash(token))
         .first()
     )
