@@ -13,10 +13,12 @@ import json
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Count, F, Min, Q, Sum
+from django.db.models import Count, F, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from apps.analytics import kpis
@@ -24,7 +26,9 @@ from apps.analytics import selectors as analytics
 from apps.analytics.services import local_midnight
 from apps.reviews.models import ManagementReview, add_months
 
-FORMAT_VERSION = 1
+# 2: figures that are ratios carry their exact value ("exact", "current_exact"), so that a
+# change is computed before rounding; earlier snapshots lack it and subtract printed figures.
+FORMAT_VERSION = 2
 TREND_MONTHS = 12
 TOP_THEMES = 5
 LIST_LIMIT = 50
@@ -71,27 +75,85 @@ def _pair(current: Any, previous: Any) -> dict[str, Any]:
     return {"current": current, "previous": previous}
 
 
+def _ratio(part: Any, whole: Any, scale: int = 1) -> str | None:
+    """scale · part / whole exactly, as a fraction ("1400/23"); None when whole is 0."""
+    if not whole:
+        return None
+    return str(Fraction(scale * int(part or 0), int(whole)))
+
+
+def _exact(window: Window) -> dict[str, str | None]:
+    """The unrounded value of every ratio figure of a window, keyed by KPI: the same sums as
+    the analytics figures (survey and feedback roll-ups, invitations, SLA roll-up) before
+    `quantize`, so that a change between two periods is rounded once. Two queries besides
+    the memoised figures; computed once per window and compile."""
+    from apps.analytics.models import SurveyDaily
+    from apps.surveys.models import Invitation
+
+    memo = _computed.get()
+    found = ("exact", window.start, window.end)
+    if memo is not None and found in memo:
+        return memo[found]
+    surveys = SurveyDaily.objects.filter(day__gte=window.start, day__lt=window.end).aggregate(**analytics.SURVEY_SUMS)
+    lo, hi = local_midnight(window.start), local_midnight(window.end)
+    invitations = Invitation.objects.filter(sent_at__gte=lo, sent_at__lt=hi).aggregate(
+        sent=Count("pk"), responded=Count("pk", filter=Q(responded_at__isnull=False))
+    )
+    sla = analytics.sla_compliance(start=window.start, end=window.end)
+    sentiment = analytics.feedback_sentiment(start=window.start, end=window.end)
+    net = (surveys["promoters"] or 0) - (surveys["detractors"] or 0)
+    exact = {
+        kpis.Kpi.NPS: _ratio(net, surveys["nps_n"], 100),
+        kpis.Kpi.CSAT: _ratio(surveys["satisfied"], surveys["csat_n"], 100),
+        kpis.Kpi.CES: _ratio(surveys["ces_sum"], surveys["ces_n"]),
+        kpis.Kpi.SURVEY_RESPONSE_RATE: _ratio(invitations["responded"], invitations["sent"], 100),
+        kpis.Kpi.SLA_COMPLIANCE: _ratio(sla.within_sla, sla.closed, 100),
+        kpis.Kpi.NEGATIVE_FEEDBACK_SHARE: _ratio(
+            sentiment["negative"], sum(sentiment[k] for k in ("positive", "neutral", "negative", "unrated")), 100
+        ),
+    }
+    exact = {str(key): value for key, value in exact.items()}
+    if memo is not None:
+        memo[found] = exact
+    return exact
+
+
 # --- 9.3.2 a: actions from previous reviews -----------------------------------------------------
 
 
+def review_day(review: ManagementReview) -> date:
+    """The day a review takes place: when it was held; before that, its planned day, or today
+    when that has passed (a meeting not yet held cannot have been earlier than today)."""
+    return review.held_on or max(review.meeting_date, timezone.localdate())
+
+
 def _previous_review(review: ManagementReview) -> ManagementReview | None:
+    """The review that took place last before this one, by meeting day (on the same day, the
+    one planned first), whatever the periods: they may overlap or nest."""
+    mine = review_day(review)
+    took_place = Coalesce(F("held_on"), Greatest(F("meeting_date"), Value(timezone.localdate())))
     return (
-        ManagementReview.objects.filter(period_start__lt=review.period_start)
+        ManagementReview.objects.annotate(took_place=took_place)
+        .filter(Q(took_place__lt=mine) | Q(took_place=mine, pk__lt=review.pk))
         .exclude(pk=review.pk)
-        .order_by("-period_start", "-id")
+        .order_by("-took_place", "-id")
         .first()
     )
 
 
 def _actions_from_previous_reviews(review: ManagementReview, window: Window) -> list[dict[str, Any]]:
-    """Actions decided in earlier reviews that were still open when this period began, or came later."""
+    """Actions decided at other reviews that were still open when this period began, or were
+    decided later. Inputs are compiled before the meeting, so every decision recorded by then
+    was taken at an earlier meeting: an action is carried forward while it is open, whatever
+    the periods of the two reviews (they may overlap or nest), and one verified effective during
+    the period is reported once more with that outcome."""
     from apps.actions.models import CorrectiveAction
     from apps.reviews.models import ReviewDecision
 
     today = timezone.localdate()
     current_round_open = Q(action__plan_items__done_at__isnull=True, action__plan_items__round=F("action__round"))
     decisions = (
-        ReviewDecision.objects.filter(review__period_start__lt=review.period_start, action__isnull=False)
+        ReviewDecision.objects.filter(action__isnull=False)
         .exclude(review=review)
         .exclude(
             action__status=CorrectiveAction.Status.VERIFIED_EFFECTIVE,
@@ -102,7 +164,7 @@ def _actions_from_previous_reviews(review: ManagementReview, window: Window) -> 
             next_due=Min("action__plan_items__due_date", filter=current_round_open),
             open_items=Count("action__plan_items", filter=current_round_open),
         )
-        .order_by("review__period_start", "id")[:LIST_LIMIT]
+        .order_by("created_at", "id")[:LIST_LIMIT]
     )
     rows = []
     for decision in decisions:
@@ -130,9 +192,16 @@ def _actions_from_previous_reviews(review: ManagementReview, window: Window) -> 
 
 def _scores(window: Window) -> dict[str, Any]:
     scores = analytics.survey_scores(start=window.start, end=window.end)
+    exact = _exact(window)
     return {
         **asdict(scores),
         "response_rate": _kpi(kpis.Kpi.SURVEY_RESPONSE_RATE, window),
+        "exact": {
+            "nps": exact[kpis.Kpi.NPS],
+            "csat_pct": exact[kpis.Kpi.CSAT],
+            "ces_mean": exact[kpis.Kpi.CES],
+            "response_rate": exact[kpis.Kpi.SURVEY_RESPONSE_RATE],
+        },
     }
 
 
@@ -178,16 +247,21 @@ def _feedback(window: Window) -> dict[str, Any]:
 
 
 def _objectives(window: Window) -> dict[str, Any]:
-    """Objectives active during the period, with the latest figure measured by its end."""
+    """Objectives active at any time during the period, with the latest figure measured by its end.
+
+    An objective runs from its baseline date: one still active is in scope once its baseline
+    date has come (an overdue one too: it is still being pursued), one that has ended
+    (achieved or not) while its target date was not before the period. When it was typed
+    into the portal does not matter: objectives are often recorded after they were set.
+    Drafts and cancelled objectives were never pursued and are left out."""
     from django.db.models import Prefetch
 
     from apps.objectives.models import Measurement, ObjectiveStatus, Performance, QualityObjective
 
-    end = local_midnight(window.end)
     objectives = (
         QualityObjective.objects.exclude(status__in=[ObjectiveStatus.DRAFT, ObjectiveStatus.CANCELLED])
-        .filter(baseline_date__lt=window.end, created_at__lt=end)
-        .filter(Q(status=ObjectiveStatus.ACTIVE) | Q(updated_at__gte=local_midnight(window.start)))
+        .filter(baseline_date__lt=window.end)
+        .filter(Q(status=ObjectiveStatus.ACTIVE) | Q(target_date__gte=window.start))
         .select_related("owner")
         .prefetch_related(
             Prefetch(
@@ -246,6 +320,7 @@ def _complaint_figures(window: Window) -> dict[str, Any]:
         "sla_within": sla.within_sla,
         "sla_pct": sla.pct,
         **{str(key): value for key, value in compute.items()},
+        "exact": {"sla_pct": _ratio(sla.within_sla, sla.closed, 100)},
     }
 
 
@@ -290,7 +365,11 @@ def _action_figures(window: Window) -> dict[str, Any]:
         not_effective=Count("pk", filter=verified_in & ~Q(status=Status.VERIFIED_EFFECTIVE)),
     )
     checked = row["effective"] + row["not_effective"]
-    return {**row, "effective_pct": analytics.ratio_pct(row["effective"], checked)}
+    return {
+        **row,
+        "effective_pct": analytics.ratio_pct(row["effective"], checked),
+        "exact": {"effective_pct": _ratio(row["effective"], checked, 100)},
+    }
 
 
 def _actions(window: Window) -> dict[str, Any]:
@@ -317,6 +396,8 @@ def _kpi_table(window: Window) -> list[dict[str, Any]]:
             "higher_is_better": definition.higher_is_better,
             "current": _kpi(definition.key, window),
             "previous": _kpi(definition.key, previous),
+            "current_exact": _exact(window).get(definition.key),
+            "previous_exact": _exact(previous).get(definition.key),
         }
         for definition in kpis.DEFINITIONS.values()
     ]

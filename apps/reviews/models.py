@@ -191,6 +191,10 @@ class ManagementReviewQuerySet(AuditedQuerySet):
     def with_relations(self) -> ManagementReviewQuerySet:
         return self.select_related("chair", "schedule")
 
+    def overlapping(self, start: date, end: date) -> ManagementReviewQuerySet:
+        """Reviews whose period shares at least one day with [start, end] (both inclusive)."""
+        return self.filter(period_start__lte=end, period_end__gte=start)
+
 
 class ManagementReview(TimeStampedModel):
     """One management review. `reference` is MR-YYYY-NNNNN; the period is [period_start,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,16 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
+def _fraction(value: Any) -> Fraction | None:
+    """An exact figure as the snapshot keeps it ("1400/23"), None when it has none."""
+    if value is None or value == "":
+        return None
+    try:
+        return Fraction(str(value))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 def _text(value: Any, unit: str = "") -> str:
     number = _number(value)
     if number is None:
@@ -91,15 +102,52 @@ def _text(value: Any, unit: str = "") -> str:
     return f"{format(number, 'f')} {unit}".strip()
 
 
-def _change(current: Any, previous: Any, *, higher_is_better: bool | None, unit: str = "") -> dict[str, str]:
+def _places(*values: Decimal) -> int:
+    """The decimals a figure is printed with ("66.7" has one): its change gets as many."""
+    return max(0, *(-value.as_tuple().exponent for value in values if isinstance(value.as_tuple().exponent, int)))
+
+
+def _round_half_up(value: Fraction, places: int) -> Decimal:
+    """`value` rounded once, half away from zero, to `places` decimals (as analytics rounds)."""
+    scaled = abs(value) * 10**places
+    whole = int(scaled + Fraction(1, 2))
+    rounded = Decimal(whole).scaleb(-places) if places else Decimal(whole)
+    return -rounded if value < 0 else rounded
+
+
+def change_unit(unit: str) -> str:
+    """A change of a percentage is in percentage points, not per cent; other units stay."""
+    return _("pp") if unit == "%" else unit
+
+
+def change(
+    current: Any,
+    previous: Any,
+    *,
+    higher_is_better: bool | None,
+    unit: str = "",
+    exact_current: Any = None,
+    exact_previous: Any = None,
+) -> dict[str, str]:
     """The change against the previous period in words as well as numbers, so it survives a
-    black-and-white print: "+3 (better)"."""
+    black-and-white print: "+6.3 pp (better)".
+
+    Computed from the exact figures when the snapshot has them (14/23 against 12/22 is
+    +6.3 pp, although the printed 60.9 and 54.5 differ by 6.4) and rounded once, half up, to the
+    decimals the figures are printed with; snapshots without exact figures (format 1) subtract
+    the printed ones."""
     now, before = _number(current), _number(previous)
     if now is None or before is None:
-        return {"text": "—", "trend": ""}
-    delta = now - before
+        return {"text": "\N{EM DASH}", "trend": ""}
+    places = _places(now, before)
+    exact_now, exact_before = _fraction(exact_current), _fraction(exact_previous)
+    if exact_now is not None and exact_before is not None:
+        delta = _round_half_up(exact_now - exact_before, places)
+    else:
+        delta = _round_half_up(Fraction(now) - Fraction(before), places)
+    unit = change_unit(unit)
     if delta == 0:
-        return {"text": "0", "trend": _("unchanged")}
+        return {"text": _text(abs(delta), unit), "trend": _("unchanged")}
     sign = "+" if delta > 0 else MINUS
     text = f"{sign}{_text(abs(delta), unit)}"
     if higher_is_better is None:
@@ -109,12 +157,20 @@ def _change(current: Any, previous: Any, *, higher_is_better: bool | None, unit:
 
 
 def _row(label: str, pair: dict[str, Any], key: str, *, unit: str = "", higher_is_better: bool | None = None):
-    current, previous = pair["current"].get(key), pair["previous"].get(key)
+    now, before = pair["current"], pair["previous"]
+    current, previous = now.get(key), before.get(key)
     return {
         "label": label,
         "current": _text(current, unit),
         "previous": _text(previous, unit),
-        "change": _change(current, previous, higher_is_better=higher_is_better, unit=unit),
+        "change": change(
+            current,
+            previous,
+            higher_is_better=higher_is_better,
+            unit=unit,
+            exact_current=now.get("exact", {}).get(key),
+            exact_previous=before.get("exact", {}).get(key),
+        ),
     }
 
 
@@ -136,7 +192,8 @@ def _satisfaction(data: dict[str, Any]) -> dict[str, Any]:
         _row(_("Net Promoter Score"), satisfaction, "nps", unit=_("points"), higher_is_better=True),
         _row(_("NPS answers"), satisfaction, "nps_n"),
         _row(_("Customer satisfaction (CSAT)"), satisfaction, "csat_pct", unit="%", higher_is_better=True),
-        _row(_("Customer effort score (CES, mean)"), satisfaction, "ces_mean", higher_is_better=False),
+        # 1-7, higher is easier: the KPI catalogue's definition, so both tables agree on "better".
+        _row(_("Customer effort score (CES, mean)"), satisfaction, "ces_mean", higher_is_better=True),
         _row(_("Survey response rate"), satisfaction, "response_rate", unit="%", higher_is_better=True),
         _row(_("Feedback received"), feedback, "total"),
         _row(_("Positive feedback"), feedback, "positive"),
@@ -205,8 +262,13 @@ def _kpis(data: dict[str, Any]) -> list[dict[str, Any]]:
             "label": kpi["label"],
             "current": _text(kpi["current"], kpi["unit"]),
             "previous": _text(kpi["previous"], kpi["unit"]),
-            "change": _change(
-                kpi["current"], kpi["previous"], higher_is_better=kpi["higher_is_better"], unit=kpi["unit"]
+            "change": change(
+                kpi["current"],
+                kpi["previous"],
+                higher_is_better=kpi["higher_is_better"],
+                unit=kpi["unit"],
+                exact_current=kpi.get("current_exact"),
+                exact_previous=kpi.get("previous_exact"),
             ),
         }
         for kpi in data["kpis"]

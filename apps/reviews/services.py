@@ -230,6 +230,36 @@ def _review_check(review: ManagementReview) -> None:
     review.distribution = _check_addresses(review.distribution)
 
 
+def _check_not_a_duplicate(review: ManagementReview) -> None:
+    """The very same period as another review is refused: its figures would be identical and
+    its decisions split over two records, so it is almost always a second click or a typo.
+    Periods that merely overlap are allowed (a half-year review after a quarterly one, an
+    extraordinary review): the form warns about them instead (`overlapping_reviews`).
+    Scheduled periods are not checked here: the tick must not stall on a manual review."""
+    twin = (
+        ManagementReview.objects.filter(period_start=review.period_start, period_end=review.period_end)
+        .exclude(pk=review.pk)
+        .order_by("pk")
+        .first()
+    )
+    if twin is not None:
+        raise BusinessRuleViolation(
+            _("%(ref)s already covers %(start)s to %(end)s: edit that review instead of planning a second one.")
+            % {"ref": twin.reference, "start": review.period_start, "end": review.period_end}
+        )
+
+
+def overlapping_reviews(
+    *, period_start: date, period_end: date, exclude_id: int | None = None
+) -> list[ManagementReview]:
+    """Other reviews whose periods share days with this one, oldest period first (for a warning)."""
+    return list(
+        ManagementReview.objects.overlapping(period_start, period_end)
+        .exclude(pk=exclude_id)
+        .order_by("period_start", "pk")[:10]
+    )
+
+
 def _review_insert(*, actor: User | None, **data: Any) -> ManagementReview:
     review = ManagementReview(created_by=actor, **data)
     _review_check(review)
@@ -251,6 +281,8 @@ def review_create(*, actor: User, **data: Any) -> ManagementReview:
     unknown = set(data) - set(REVIEW_FIELDS)
     if unknown:
         raise TypeError(f"review_create: unknown fields {sorted(unknown)}")
+    if data.get("period_start") and data.get("period_end"):
+        _check_not_a_duplicate(ManagementReview(period_start=data["period_start"], period_end=data["period_end"]))
     return _review_insert(actor=actor, **data)
 
 
@@ -279,6 +311,8 @@ def review_update(*, review_id: int, actor: User, **data: Any) -> ManagementRevi
             _("The period cannot change once it is scheduled or its inputs have been compiled.")
         )
     _review_check(review)
+    if period_changed:
+        _check_not_a_duplicate(review)
     changes = audit.diff(before, audit.snapshot(review, fields))
     if changes:
         review.save(update_fields=[*changes, "updated_at"])

@@ -63,6 +63,24 @@ class ReviewListView(PermissionRequiredMixin, ListView):
         }
 
 
+def warn_about_overlaps(request, review: ManagementReview) -> None:
+    """A warning, not a refusal: overlapping periods have their uses (a half-year review after a
+    quarterly one), but the figures of the shared days then appear in both reports."""
+    others = services.overlapping_reviews(
+        period_start=review.period_start, period_end=review.period_end, exclude_id=review.pk
+    )
+    if others:
+        listed = ", ".join(
+            f"{other.reference} ({other.period_start:%Y-%m-%d} \N{EN DASH} {other.period_end:%Y-%m-%d})"
+            for other in others
+        )
+        messages.warning(
+            request,
+            _("The period of %(ref)s overlaps %(reviews)s: figures of the shared days appear in both reports.")
+            % {"ref": review.reference, "reviews": listed},
+        )
+
+
 class ReviewMixin:
     review: ManagementReview
 
@@ -151,6 +169,7 @@ class ReviewCreateView(PermissionRequiredMixin, FormView):
             add_service_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("Review %(ref)s planned.") % {"ref": review.reference})
+        warn_about_overlaps(self.request, review)
         return redirect(review)
 
 
@@ -182,11 +201,13 @@ class ReviewUpdateView(ManagerMixin, FormView):
     def form_valid(self, form):
         data = {name: value for name, value in form.cleaned_data.items() if not form.fields[name].disabled}
         try:
-            services.review_update(review_id=self.review.pk, actor=self.request.user, **data)
+            review = services.review_update(review_id=self.review.pk, actor=self.request.user, **data)
         except SERVICE_ERRORS as error:
             add_service_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved."))
+        if (review.period_start, review.period_end) != (self.review.period_start, self.review.period_end):
+            warn_about_overlaps(self.request, review)
         return redirect(self.review)
 
 

@@ -45,7 +45,14 @@ def test_create_validates_the_facts(quality_manager):
     with pytest.raises(BusinessRuleViolation, match="at most 50 addresses"):
         make_review(quality_manager, distribution="\n".join(addresses))
     assert len(make_review(quality_manager, distribution="\n".join(addresses[:50])).recipients) == 50
-    review = make_review(quality_manager, distribution="CEO@example.com; ceo@example.com, coo@example.com")
+    # Another period: the same one twice is refused (tests/reviews/test_overlaps.py).
+    review = make_review(
+        quality_manager,
+        start=date(2026, 4, 1),
+        end=date(2026, 6, 30),
+        meeting=date(2026, 7, 6),
+        distribution="CEO@example.com; ceo@example.com, coo@example.com",
+    )
     assert review.reference.startswith(f"MR-{TODAY().year}-")
     assert review.status == ReviewStatus.PLANNED
     assert review.distribution == "CEO@example.com\ncoo@example.com"
