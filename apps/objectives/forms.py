@@ -23,8 +23,8 @@ def _model_field(name: str, **kwargs) -> forms.Field:
     return QualityObjective._meta.get_field(name).formfield(**kwargs)
 
 
-def channel_choices() -> list[tuple[str, str]]:
-    return [("", "—"), *kpi_catalogue.channel_choices()]
+def channel_choices() -> list:
+    return [("", "—"), *kpi_catalogue.channel_groups()]
 
 
 class ObjectiveForm(forms.Form):
@@ -110,6 +110,13 @@ class ObjectiveForm(forms.Form):
                 for name, field in kpi_catalogue.FILTER_FIELDS.items():
                     if data.get(field) and name not in supported:
                         self.add_error(field, _("The chosen KPI cannot be filtered by this."))
+                channel = data.get("filter_channel")
+                if channel and "channel" in supported and not kpi_catalogue.channel_fits(data["kpi"], channel):
+                    self.add_error(
+                        "filter_channel",
+                        _("This KPI counts %(source)s: choose one of their channels.")
+                        % {"source": _("feedback") if data["kpi"] in kpi_catalogue.FEEDBACK_KPIS else _("complaints")},
+                    )
         elif data.get("kpi_kind") == "manual":
             if not (data.get("kpi_label") or "").strip():
                 self.add_error("kpi_label", _("Name the manual KPI."))

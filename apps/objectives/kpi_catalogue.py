@@ -35,15 +35,34 @@ def supported_filters(key: str) -> frozenset[str]:
     return frozenset(item.filters) if item else frozenset()
 
 
-def channel_choices() -> list[tuple[str, str]]:
-    """Complaint and feedback channels, each value once (the analytics channel filter takes either)."""
+# The KPIs whose channel filter reads feedback; every other KPI filtered by channel counts
+# complaints. The two sources name their channels differently ("web" and "web_form" are both
+# "Web form"), so a channel only means something for the KPI's own source.
+FEEDBACK_KPIS = frozenset({"negative_feedback_share"})
+
+
+def _sources() -> list[tuple[str, type]]:
+    from django.utils.translation import gettext_lazy as _
+
     from apps.complaints.models import Channel
     from apps.feedback.models import FeedbackChannel
 
-    seen: dict[str, str] = {}
-    for value, label in [*Channel.choices, *FeedbackChannel.choices]:
-        seen.setdefault(value, label)
-    return list(seen.items())
+    return [(_("Complaints"), Channel), (_("Feedback"), FeedbackChannel)]
+
+
+def channel_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The channels by source, for a select with one group per source."""
+    return [(label, list(choices.choices)) for label, choices in _sources()]
+
+
+def channels_for(kpi: str) -> dict[str, str]:
+    """The channels the KPI's source records, value to label."""
+    complaints, feedback = (choices for _label, choices in _sources())
+    return dict((feedback if kpi in FEEDBACK_KPIS else complaints).choices)
+
+
+def channel_fits(kpi: str, channel: str) -> bool:
+    return channel in channels_for(kpi)
 
 
 def segments() -> list[str]:
@@ -54,12 +73,12 @@ def segments() -> list[str]:
 
 
 def check_filter_values(objective) -> None:
-    """The channel must be a known one and the segment one the customers use."""
+    """The channel must be one the KPI's source records and the segment one the customers use."""
     from django.utils.translation import gettext as _
 
     from apps.core.exceptions import BusinessRuleViolation
 
-    if objective.filter_channel and objective.filter_channel not in dict(channel_choices()):
+    if objective.filter_channel and not channel_fits(objective.kpi, objective.filter_channel):
         raise BusinessRuleViolation(_("Unknown channel: %(value)s.") % {"value": objective.filter_channel})
     if objective.filter_segment and objective.filter_segment not in segments():
         raise BusinessRuleViolation(_("No customer has the segment %(value)s.") % {"value": objective.filter_segment})

@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.objectives.models import Measurement, Performance, QualityObjective, QualityObjectiveQuerySet
 from apps.objectives.templatetags.objectives_tags import plain
@@ -35,6 +37,15 @@ def latest_measurement(objective: QualityObjective) -> Measurement | None:
     return objective.measurements.filter(value__isnull=False).order_by("-period_start").first()
 
 
+def performance_label(objective: QualityObjective, *, has_figure: bool) -> str:
+    """The performance as people read it. Only finished periods are judged, so an objective
+    whose only figure is the running period's has "No data" as its performance; beside that
+    figure it reads "Not judged yet" instead of contradicting it."""
+    if objective.performance == Performance.NO_DATA and has_figure:
+        return _("Not judged yet")
+    return str(Performance(objective.performance).label)
+
+
 def status_table(*, user) -> list[dict[str, Any]]:
     """Active objectives the user may see, with their latest figure and trend (for the dashboard).
 
@@ -54,18 +65,22 @@ def status_table(*, user) -> list[dict[str, Any]]:
         )
         .order_by("target_date", "id")
     )
+    today = timezone.localdate()
     rows = []
     for objective in objectives:
         newest = objective.measurements_newest_first
-        latest: Decimal | None = next((plain(m.value) for m in newest if m.value is not None), None)
+        latest_row = next((m for m in newest if m.value is not None), None)
+        latest: Decimal | None = plain(latest_row.value) if latest_row is not None else None
         trend = [plain(m.value) for m in reversed(newest[:TREND_LENGTH])]
         rows.append(
             {
                 "objective": objective,
                 "url": objective.get_absolute_url(),
                 "performance": objective.performance,
-                "performance_label": str(Performance(objective.performance).label),
+                "performance_label": performance_label(objective, has_figure=latest is not None),
                 "latest": latest,
+                # the running period's figure: shown, but not yet what the performance judges
+                "latest_provisional": latest_row is not None and latest_row.period_end >= today,
                 "target": plain(objective.target_value),
                 "unit": objective.unit,
                 "trend": trend,

@@ -86,6 +86,9 @@ class ObjectiveDetailView(PermissionRequiredMixin, ObjectiveMixin, TemplateView)
             "objective": objective,
             "kpi_definition": definition,
             "measurements": rows,
+            "performance_label": selectors.performance_label(
+                objective, has_figure=any(row.value is not None for row in rows)
+            ),
             "chart": charts.progress_chart(objective, rows),
             "steps": [
                 (name, STEPS[name][1], ReasonForm(auto_id=f"id_{name}_%s") if _needs_reason(objective, name) else None)
