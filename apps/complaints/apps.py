@@ -29,6 +29,18 @@ class ComplaintsConfig(AppConfig):
                 order=200,
             ),
         )
+        from apps.complaints import linking
+
+        panels.register(
+            "complaint",
+            panels.Panel(
+                key="customer_link",
+                template="customers/_link_panel.html",
+                permission="complaints.change_complaint",
+                loader=linking.link_panel_for,
+                order=50,
+            ),
+        )
         panels.register(
             "dashboard",
             panels.Panel(

@@ -18,7 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from apps.accounts.models import User
 from apps.complaints.models import Channel, Complaint, ComplaintCategory, Severity
 from apps.core import filters
-from apps.customers.models import Product
+from apps.customers.models import Customer, Product
 
 Status = Complaint.Status
 UNCATEGORISED = "none"
@@ -66,6 +66,10 @@ class ComplaintFilter(django_filters.FilterSet):
     product = django_filters.ModelChoiceFilter(label=gettext_lazy("Product"), queryset=Product.objects.all())
     segment = django_filters.CharFilter(
         label=gettext_lazy("Customer segment"), field_name="customer__segment", lookup_expr="exact"
+    )
+    # The customer page's "See all" link; hidden, the filter form keeps it without a select of every customer.
+    customer = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Customer"), queryset=Customer.objects.all(), widget=forms.HiddenInput
     )
     assignee = django_filters.ModelChoiceFilter(label=gettext_lazy("Assignee"), queryset=User.objects.all())
     open = django_filters.BooleanFilter(label=gettext_lazy("Open"), method="filter_open")

@@ -10,13 +10,14 @@ from django.utils import timezone
 from apps.complaints.models import Complaint
 
 
-def for_customer(customer, user) -> list[Complaint]:
-    """The customer's latest complaints that `user` may see (staff: those assigned to them)."""
+def for_customer(customer, user, *, limit: int = 10) -> list[Complaint]:
+    """The customer's latest complaints that `user` may see (staff: those assigned to them);
+    the customer page links to the filtered list for the rest."""
     return list(
         Complaint.objects.visible_to(user)
         .filter(customer=customer)
         .select_related("category")
-        .order_by("-received_at")[:50]
+        .order_by("-received_at", "-id")[:limit]
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.complaints import views
+from apps.complaints import linking, views
 
 app_name = "complaints"
 
@@ -12,7 +12,13 @@ urlpatterns = [
     path("track/<str:token>/", views.TrackView.as_view(), name="track"),
     path("categories/", views.CategoryListView.as_view(), name="category_list"),
     path("sla-policy/", views.SlaPolicyView.as_view(), name="sla_policy"),
+    path(
+        "record/customer/<int:customer_pk>/",
+        linking.CustomerComplaintCreateView.as_view(),
+        name="complaint_record_for_customer",
+    ),
     path("<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),
+    path("<int:pk>/customer/", linking.ComplaintLinkCustomerView.as_view(), name="complaint_link_customer"),
     path("<int:pk>/transition/", views.TransitionView.as_view(), name="complaint_transition"),
     path("<int:pk>/reopen/", views.ReopenView.as_view(), name="complaint_reopen"),
     path("<int:pk>/erase/", views.EraseView.as_view(), name="complaint_erase"),

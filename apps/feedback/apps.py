@@ -21,7 +21,7 @@ class FeedbackConfig(AppConfig):
                 key="feedback",
                 template="feedback/_customer_panel.html",
                 permission="feedback.view_feedback",
-                loader=lambda customer, user: list(selectors.for_customer(customer)[:50]),
+                loader=lambda customer, user: list(selectors.for_customer(customer)[:10]),
                 order=190,
             ),
         )
@@ -35,6 +35,18 @@ class FeedbackConfig(AppConfig):
                     selectors.for_complaint(complaint).visible_to(user).only("pk", "reference", "created_at")
                 ),
                 order=100,
+            ),
+        )
+        from apps.feedback import linking
+
+        panels.register(
+            "feedback",
+            panels.Panel(
+                key="customer_link",
+                template="customers/_link_panel.html",
+                permission="feedback.change_feedback",
+                loader=linking.link_panel_for,
+                order=50,
             ),
         )
         navigation.register(

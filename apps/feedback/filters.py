@@ -3,7 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import filters
-from apps.customers.models import Product
+from apps.customers.models import Customer, Product
 from apps.feedback.models import Feedback, FeedbackCategory, FeedbackChannel, Sentiment
 from apps.feedback.selectors import owner_candidates
 
@@ -28,6 +28,10 @@ class FeedbackFilter(django_filters.FilterSet):
     segment = django_filters.CharFilter(
         field_name="customer__segment", lookup_expr="exact", label=_("Customer segment")
     )
+    # The customer page's "See all" link; hidden, the filter form keeps it without a select of every customer.
+    customer = django_filters.ModelChoiceFilter(
+        queryset=Customer.objects.all(), label=_("Customer"), widget=forms.HiddenInput
+    )
     received_from = filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("Received from"), widget=DATE
     )
@@ -45,6 +49,7 @@ class FeedbackFilter(django_filters.FilterSet):
             "category",
             "product",
             "segment",
+            "customer",
             "owner",
             "received_from",
             "received_to",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.feedback import views
+from apps.feedback import linking, views
 
 app_name = "feedback"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/erase/", views.FeedbackEraseView.as_view(), name="feedback_erase"),
     path("<int:pk>/convert/", views.FeedbackConvertView.as_view(), name="feedback_convert"),
     path("<int:pk>/raise-action/", views.FeedbackRaiseActionView.as_view(), name="feedback_raise_action"),
+    path("<int:pk>/customer/", linking.FeedbackLinkCustomerView.as_view(), name="feedback_link_customer"),
 ]

@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
+from apps.core import panels
 from apps.core.pagination import KeysetPaginationMixin
 from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
 from apps.core.views import SERVICE_ERRORS, add_service_error
@@ -153,6 +154,7 @@ class FeedbackDetailView(PermissionRequiredMixin, FeedbackMixin, TemplateView):
             "complaint": selectors.complaint_link(feedback),
             "actions": selectors.actions_for(feedback),
             "history": history_for(feedback),
+            "panels": panels.panels_for("feedback", feedback, user),
             "may": {
                 "triage": user.has_perm(TRIAGE_PERMISSION) and feedback.status in ("new", "triaged"),
                 "convert": user.has_perm(CONVERT_PERMISSION) and open_ and feedback.complaint_id is None,

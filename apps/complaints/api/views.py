@@ -19,8 +19,10 @@ from apps.complaints.api.serializers import (
     TransitionInputSerializer,
 )
 from apps.complaints.filters import ComplaintFilter
+from apps.complaints.linking import complaint_link_customer
 from apps.complaints.models import ASSIGN_PERMISSION, CHANGE_PERMISSION, VIEW_PERMISSION, Complaint
 from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
+from apps.customers.api.serializers import LinkCustomerInputSerializer
 
 CONFLICT = {409: OpenApiResponse(description="The workflow does not allow this step now.")}
 
@@ -84,6 +86,14 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         payload.is_valid(raise_exception=True)
         message = services.message_add(complaint_id=complaint.pk, actor=request.user, **payload.validated_data)
         return Response(ComplaintMessageSerializer(message).data, status=201)
+
+    @extend_schema(request=LinkCustomerInputSerializer, responses={200: ComplaintSerializer})
+    @action(detail=True, methods=["post"], url_path="link-customer", permission_classes=CHANGE)
+    def link_customer(self, request, pk=None):
+        """Tie the complaint to the customer and contact it came from (customer null: unlink)."""
+        complaint = self.get_object()
+        data = self.validated(LinkCustomerInputSerializer)
+        return self.output(complaint_link_customer(complaint_id=complaint.pk, actor=request.user, **data))
 
     @extend_schema(request=AssignInputSerializer, responses={200: ComplaintSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[IsActiveUser, CanView, CanAssign])

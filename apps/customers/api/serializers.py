@@ -47,6 +47,11 @@ class ContactSerializer(MaskedPersonalFields, serializers.ModelSerializer):
     email = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
     erased = serializers.SerializerMethodField()
+    # "" while the contact has not consented. Declared because DRF drops allow_blank from read-only
+    # model fields, and the schema then refused it.
+    survey_consent_source = serializers.ChoiceField(
+        choices=Contact.ConsentSource.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Contact
@@ -194,6 +199,15 @@ class ContactUpdateSerializer(ContactInputSerializer):
 
 class ContactEraseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class LinkCustomerInputSerializer(serializers.Serializer):
+    """Tie a complaint or feedback to a customer and contact (apps.customers.linking); `customer`
+    null (and no contact) unlinks it, a contact alone implies its customer."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all(), allow_null=True)
+    contact = serializers.PrimaryKeyRelatedField(queryset=Contact.objects.all(), allow_null=True, default=None)
+    reason = serializers.CharField(max_length=1000, allow_blank=True, default="")
 
 
 @extend_schema_serializer(component_name="Product")

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import IsActiveUser
 from apps.core.api.viewsets import ScopedViewSet, object_rule, requires
+from apps.customers.api.serializers import LinkCustomerInputSerializer
 from apps.feedback import selectors, services
 from apps.feedback.api.serializers import (
     CloseInputSerializer,
@@ -27,6 +28,7 @@ from apps.feedback.api.serializers import (
     TriageInputSerializer,
 )
 from apps.feedback.filters import FeedbackFilter
+from apps.feedback.linking import feedback_link_customer
 from apps.feedback.models import CHANGE_PERMISSION, CONVERT_PERMISSION, TRIAGE_PERMISSION, VIEW_PERMISSION
 
 CanChangeFeedback = object_rule(CHANGE_PERMISSION)
@@ -140,6 +142,14 @@ class FeedbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         feedback = self.get_object()
         services.feedback_convert_to_complaint(feedback_id=feedback.pk, actor=request.user)
         return self.output(feedback)
+
+    @extend_schema(request=LinkCustomerInputSerializer, responses={200: FeedbackSerializer})
+    @action(detail=True, methods=["post"], url_path="link-customer", permission_classes=[*VIEW, CanChangeFeedback])
+    def link_customer(self, request, pk=None):
+        """Tie the feedback to the customer and contact it came from (customer null: unlink)."""
+        feedback = self.get_object()
+        data = self.validated(LinkCustomerInputSerializer)
+        return self.output(feedback_link_customer(feedback_id=feedback.pk, actor=request.user, **data))
 
     @extend_schema(request=RaiseActionInputSerializer, responses={201: RaisedActionSerializer, **CONFLICT})
     @action(detail=True, methods=["post"], permission_classes=[*VIEW, CanChangeFeedback])
