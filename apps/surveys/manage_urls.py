@@ -14,6 +14,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/unschedule/", views.CampaignUnscheduleView.as_view(), name="campaign_unschedule"),
     path("campaigns/<int:pk>/cancel/", views.CampaignCancelView.as_view(), name="campaign_cancel"),
     path("campaigns/<int:pk>/send-now/", views.CampaignSendNowView.as_view(), name="campaign_send_now"),
+    path("campaigns/<int:pk>/send-draft/", views.CampaignSendDraftView.as_view(), name="campaign_send_draft"),
     path("campaigns/<int:pk>/contacts/upload/", views.CampaignImportView.as_view(), name="campaign_import"),
     path("questionnaires/", views.TemplateListView.as_view(), name="template_list"),
     path("questionnaires/new/", views.TemplateCreateView.as_view(), name="template_create"),

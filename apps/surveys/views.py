@@ -383,6 +383,10 @@ class CampaignDetailView(PermissionRequiredMixin, CampaignMixin, TemplateView):
                 "unschedule": manage and status == CampaignStatus.SCHEDULED,
                 "cancel": manage and CampaignStatus.CANCELLED in Campaign.TRANSITIONS[status],
                 "send_now": manage and campaign.can_send_now,
+                # a draft goes out in one step (with a confirmation) once it could be scheduled
+                "send_draft": manage
+                and status == CampaignStatus.DRAFT
+                and not campaign_services.send_problems(campaign),
                 "import": manage and campaign_services.audience_editable(campaign),
             },
             "cancel_form": CancelForm(),
@@ -453,6 +457,44 @@ class CampaignSendNowView(CampaignActionView):
         from apps.surveys.services.dispatch import campaign_send_now
 
         campaign_send_now(campaign_id=self.campaign.pk, actor=request.user)
+
+
+class CampaignSendDraftView(PermissionRequiredMixin, CampaignMixin, View):
+    """ "Send now" on a ready draft. GET asks for confirmation (what goes to whom); POST sends.
+    A second POST (double submit, back button) finds it already on its way and sends nothing more."""
+
+    permission_required = MANAGE_PERMISSION
+    http_method_names = ["get", "post"]
+    template_name = "surveys/manage/campaign_send_confirm.html"
+
+    def get(self, request, pk):
+        campaign = self.load_campaign_to_change()
+        if campaign.status != CampaignStatus.DRAFT:
+            return redirect("surveys:campaign_detail", pk=campaign.pk)
+        return render(
+            request,
+            self.template_name,
+            {
+                "campaign": campaign,
+                "problems": campaign_services.send_problems(campaign),
+                "contact_count": campaign.audience_contacts.count()
+                if campaign.audience_kind == Campaign.AudienceKind.CONTACTS
+                else None,
+            },
+        )
+
+    def post(self, request, pk):
+        campaign = self.load_campaign_to_change()
+        try:
+            campaign, sent = campaign_services.campaign_send_draft_now(campaign_id=campaign.pk, actor=request.user)
+        except SERVICE_ERRORS as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            if sent:
+                messages.success(request, _("“%(name)s” is being sent now.") % {"name": campaign.name})
+            else:
+                messages.info(request, _("“%(name)s” is already being sent.") % {"name": campaign.name})
+        return redirect("surveys:campaign_detail", pk=campaign.pk)
 
 
 class CampaignImportView(PermissionRequiredMixin, CampaignMixin, View):

@@ -137,6 +137,8 @@ PAGES = {
     "surveys:campaign_unschedule": (MANAGER_NOT_TAKEN, MANAGER),
     "surveys:campaign_cancel": (MANAGER_NOT_TAKEN, MANAGER),
     "surveys:campaign_send_now": (MANAGER_NOT_TAKEN, MANAGER),
+    # "Send now" on a ready draft (#24): GET asks for confirmation, POST sends.
+    "surveys:campaign_send_draft": (MANAGER, MANAGER),
     "surveys:campaign_import": (MANAGER, MANAGER),
     "surveys:template_list": (SIGNED_IN, SIGNED_IN_NOT_TAKEN),
     "surveys:template_create": (MANAGER, MANAGER),

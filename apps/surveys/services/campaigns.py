@@ -28,6 +28,7 @@ from apps.audit import services as audit
 from apps.audit.models import AuditEntry
 from apps.core.crypto import blind_index
 from apps.core.exceptions import BusinessRuleViolation
+from apps.core.queue import enqueue_on_commit
 from apps.customers.models import Contact, Product
 from apps.surveys.models import (
     DEFAULT_FATIGUE_DAYS,
@@ -298,6 +299,17 @@ def campaign_update(*, campaign_id: int, actor: User, **fields: Any) -> Campaign
     return campaign
 
 
+def send_problems(campaign: Campaign) -> list[str]:
+    """Why the campaign could not go out as it stands (empty when it is ready): the rule
+    scheduling applies, shared by "Send now" on a draft so both refuse the same campaigns."""
+    problems = []
+    if not _audience_defined(campaign):
+        problems.append(_("Choose the audience before scheduling."))
+    if not campaign.template_version.questions.exists():
+        problems.append(_("The questionnaire has no questions."))
+    return problems
+
+
 def _audience_defined(campaign: Campaign) -> bool:
     if campaign.audience_kind == AudienceKind.SEGMENTS:
         return bool(campaign.audience_segments)
@@ -329,9 +341,53 @@ def campaign_schedule(*, campaign_id: int, actor: User) -> Campaign:
     campaign.check_transition(Status.SCHEDULED)
     if campaign.next_run_at is None or campaign.next_run_at <= timezone.now():
         raise BusinessRuleViolation(_("Set a next send time in the future before scheduling."))
-    if not _audience_defined(campaign):
-        raise BusinessRuleViolation(_("Choose the audience before scheduling."))
+    problems = send_problems(campaign)
+    if problems:
+        raise BusinessRuleViolation(" ".join(problems))
     return _transition(campaign, Status.SCHEDULED, actor=actor)
+
+
+def already_sent_now(campaign: Campaign, *, now: datetime | None = None) -> bool:
+    """The campaign left draft to go out now (a second press of the button finds it so)."""
+    now = now or timezone.now()
+    if campaign.status == Status.SCHEDULED:
+        return campaign.next_run_at is not None and campaign.next_run_at <= now
+    return campaign.status in (Status.ACTIVE, Status.COMPLETED)
+
+
+@transaction.atomic
+def campaign_send_draft_now(*, campaign_id: int, actor: User) -> tuple[Campaign, bool]:
+    """Draft -> scheduled for now, and a tick queued after commit: "Send now" on a ready draft.
+
+    The same readiness rule as scheduling (send_problems). Idempotent: a campaign that
+    already left draft to go out now is returned unchanged with False (a double submit
+    writes nothing twice); True when this call sent it. Locks the campaign row; one audit
+    entry with the status and the send time.
+    """
+    from apps.surveys.tasks import tick_task
+
+    require_perm(actor, MANAGE_PERMISSION)
+    campaign = _lock(campaign_id, actor)
+    now = timezone.now()
+    if campaign.status != Status.DRAFT and already_sent_now(campaign, now=now):
+        return campaign, False
+    campaign.check_transition(Status.SCHEDULED)
+    problems = send_problems(campaign)
+    if problems:
+        raise BusinessRuleViolation(" ".join(problems))
+    before = (campaign.status, campaign.next_run_at)
+    campaign.status = Status.SCHEDULED
+    campaign.next_run_at = now
+    campaign.save(update_fields=["status", "next_run_at", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=AuditEntry.Action.TRANSITION,
+        obj=campaign,
+        changes={"status": [before[0], campaign.status], "next_run_at": [before[1], campaign.next_run_at]},
+        reason=audit_reason(gettext_lazy("send now")),
+    )
+    enqueue_on_commit(tick_task)
+    return campaign, True
 
 
 @transaction.atomic
