@@ -8,12 +8,28 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from apps.complaints.models import Complaint
 from tests.customers.factories import ContactFactory, CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
+
+
+def _axe_violations(page: Page, selector: str) -> list[str]:
+    """axe-core's violations inside `selector` (the panel this feature adds, not the whole page)."""
+    results = Axe().run(page, context=selector, options=AXE_OPTIONS).response
+    return [
+        f"{violation['id']} at {', '.join(map(str, node['target']))}: {violation['help']}"
+        for violation in results["violations"]
+        for node in violation["nodes"]
+    ]
 
 
 def _submit(page: Page, name: str) -> None:
@@ -45,6 +61,9 @@ def test_staff_confirm_the_proposed_customer_and_the_customer_page_shows_the_com
     staff.goto(f"/complaints/{complaint.pk}/")
     proposal = staff.get_by_test_id("proposed-match")
     expect(proposal).to_contain_text("Proposed match: Nordwind Logistik GmbH / Katrin Vogel")
+    staff.get_by_text("Choose another customer or contact").click()
+    expect(staff.get_by_label("Customer", exact=True)).to_be_visible()
+    assert _axe_violations(staff, "[data-testid=customer-link]") == []
     with staff.expect_navigation():
         proposal.get_by_role("button", name="Confirm").click()
     expect(staff.get_by_test_id("linked-customer")).to_contain_text("Linked to Nordwind Logistik GmbH / Katrin Vogel")
