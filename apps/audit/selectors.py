@@ -47,7 +47,8 @@ def readable_changes(entries: Sequence[AuditEntry], *, viewer: Any) -> Sequence[
         for name, values in (entry.changes or {}).items():
             field = _field(model, name)
             pair = values if isinstance(values, list | tuple) and len(values) == 2 else [None, values]
-            if field is not None and field.is_relation and (field.many_to_one or field.one_to_one):
+            # a generic foreign key has no single model to look its id up in
+            if field is not None and _points_at_one_model(field):
                 target = field.related_model
                 for value in pair:
                     if isinstance(value, int | str) and value not in ("", MASK):
@@ -77,6 +78,10 @@ def _field(model: type[models.Model] | None, name: str) -> models.Field | None:
     except FieldDoesNotExist:  # a field renamed or removed since the entry was written
         return None
     return field if isinstance(field, models.Field) else None
+
+
+def _points_at_one_model(field: models.Field) -> bool:
+    return bool(field.is_relation and (field.many_to_one or field.one_to_one) and field.related_model is not None)
 
 
 def _labels(target: type[models.Model], ids: Iterable[Any], viewer: Any) -> dict[str, str]:
@@ -114,7 +119,7 @@ def _value(field: models.Field | None, value: Any, found: dict[type[models.Model
         return value
     if value == MASK:
         return _(MASK)
-    if field.is_relation and field.related_model in found:
+    if _points_at_one_model(field) and field.related_model in found:
         gone = _("%(record)s #%(id)s (deleted)") % {"record": field.related_model._meta.verbose_name, "id": value}
         return found[field.related_model].get(str(value), gone)
     if field.choices:
