@@ -342,6 +342,7 @@ def test_the_customer_page_lists_complaints_feedback_and_scores_in_bounded_queri
     assert f"/feedback/list/?customer={customer.pk}" in page
     listed = clients["quality_manager"].get(f"/complaints/?customer={customer.pk}")
     assert len(listed.context["object_list"]) == rows
+    assert f"Only the records of {customer.name}." in listed.content.decode()
 
 
 def test_the_see_all_lists_hold_only_that_customers_records(clients, customer, contact, other_customer, staff):
@@ -349,6 +350,8 @@ def test_the_see_all_lists_hold_only_that_customers_records(clients, customer, c
     FeedbackFactory(actor=staff, customer=other_customer)
     listed = clients["staff"].get(f"/feedback/list/?customer={customer.pk}")
     assert [f.pk for f in listed.context["object_list"]] == [mine.pk]
+    assert f"Only the records of {customer.name}." in listed.content.decode()
+    assert "Only the records of" not in clients["staff"].get("/feedback/list/").content.decode()
 
 
 # --- the API -----------------------------------------------------------------------------------
