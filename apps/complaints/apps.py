@@ -72,6 +72,14 @@ class ComplaintsConfig(AppConfig):
             clauses.Evidence(
                 clause="ISO 10002",
                 model="complaints.complaint",
+                label=_("Complaints responded"),
+                date_field="responded_at",
+                url_name="complaints:complaint_list",
+                restrict=lambda queryset: queryset.filter(responded_at__isnull=False),
+            ),
+            clauses.Evidence(
+                clause="ISO 10002",
+                model="complaints.complaint",
                 label=_("Complaints closed"),
                 date_field="closed_at",
                 url_name="complaints:complaint_list",

@@ -42,7 +42,11 @@ class Evidence:
     clause: str
     model: str  # "app_label.modelname"
     label: str  # what the records are, as an auditor reads it
-    date_field: str  # dates each record into a period
+    # Dates each record into a period: the business date of what the record evidences (received,
+    # responded, closed, held), never the day it was typed in, so back-filled records count in
+    # the month they happened. A DateTimeField or a DateField, possibly across one relation
+    # ("review__held_on").
+    date_field: str
     url_name: str = ""  # the list an auditor opens to see these records
     # Narrows the model's rows to those that evidence the clause (e.g. only reviewed requirements).
     restrict: Callable[[QuerySet], QuerySet] | None = None
@@ -57,6 +61,14 @@ class Evidence:
     def queryset(self) -> QuerySet:
         queryset = self.model_class()._default_manager.all()
         return self.restrict(queryset) if self.restrict else queryset
+
+    def dated_by_day(self) -> bool:
+        """Whether date_field is a DateField (a local day) rather than a moment."""
+        model = self.model_class()
+        *relations, name = self.date_field.split("__")
+        for relation in relations:
+            model = model._meta.get_field(relation).related_model
+        return model._meta.get_field(name).get_internal_type() == "DateField"
 
 
 _evidence: dict[str, Evidence] = {}

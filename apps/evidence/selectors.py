@@ -85,7 +85,8 @@ def _url(evidence: clauses.Evidence) -> str:
 
 
 def clause_map(*, start: date, end: date) -> tuple[list[date], list[ClauseRow]]:
-    """Every clause with the records that evidence it in [start, end), month by month.
+    """Every clause with the records that evidence it in [start, end), month by month, each
+    record counted in the local month of its business date (clauses.Evidence.date_field).
 
     One grouped query per registered record type, whatever the data size; a clause with no
     registered record type is listed with no evidence, so a gap in the portal shows too.
@@ -96,11 +97,15 @@ def clause_map(*, start: date, end: date) -> tuple[list[date], list[ClauseRow]]:
     by_clause = {clause: ClauseRow(clause=clause, title=str(title)) for clause, title in clauses.CLAUSES.items()}
     for evidence in clauses.all_evidence():
         counts = [0] * len(months)
+        if evidence.dated_by_day():
+            low, high, month = start, end, TruncMonth(evidence.date_field)
+        else:
+            low, high, month = _aware(start), _aware(end), TruncMonth(evidence.date_field, tzinfo=zone)
         rows = (
             evidence.queryset()
-            .filter(**{f"{evidence.date_field}__gte": _aware(start), f"{evidence.date_field}__lt": _aware(end)})
+            .filter(**{f"{evidence.date_field}__gte": low, f"{evidence.date_field}__lt": high})
             .order_by()
-            .annotate(month=TruncMonth(evidence.date_field, tzinfo=zone))
+            .annotate(month=month)
             .values("month")
             .annotate(n=Count("pk"))
         )

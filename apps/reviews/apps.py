@@ -26,7 +26,7 @@ class ReviewsConfig(AppConfig):
                 clause="9.3",
                 model="reviews.managementreview",
                 label=_("Management reviews held"),
-                date_field="created_at",
+                date_field="held_on",
                 url_name="reviews:review_list",
                 restrict=lambda queryset: queryset.filter(status__in=["held", "closed"]),
             )
@@ -36,7 +36,8 @@ class ReviewsConfig(AppConfig):
                 clause="9.3",
                 model="reviews.reviewdecision",
                 label=_("Management-review decisions (9.3.3)"),
-                date_field="created_at",
+                # Decided at the meeting, whenever they were typed in.
+                date_field="review__held_on",
                 url_name="reviews:review_list",
             )
         )

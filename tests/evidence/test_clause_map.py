@@ -132,8 +132,8 @@ def test_default_period_is_the_last_twelve_months_including_this_one():
 def test_every_registered_record_type_resolves():
     assert clauses.all_evidence(), "apps register their evidence in AppConfig.ready()"
     for evidence in clauses.all_evidence():
-        model = evidence.model_class()
-        assert model._meta.get_field(evidence.date_field).get_internal_type() == "DateTimeField", evidence
+        dated_by_day = evidence.dated_by_day()  # resolves the field, across a relation too
+        assert dated_by_day is (evidence.date_field in {"held_on", "review__held_on"}), evidence
         if evidence.url_name:
             reverse(evidence.url_name)
     covered = {evidence.clause for evidence in clauses.all_evidence()}
@@ -143,3 +143,32 @@ def test_every_registered_record_type_resolves():
 def test_registering_an_unknown_clause_is_refused():
     with pytest.raises(ValueError, match="Unknown clause"):
         clauses.register(clauses.Evidence(clause="4.4", model="accounts.user", label="x", date_field="date_joined"))
+
+
+@pytest.mark.django_db
+def test_back_filled_records_count_on_their_business_dates(quality_manager):
+    """Records entered today about earlier events count in the months the events happened
+    (received, responded, closed; a review on the day it was held), not on the day of entry (#24)."""
+    from apps.complaints.models import Complaint
+    from apps.reviews.models import DecisionKind, ManagementReview, ReviewDecision
+    from tests.reviews.conftest import make_review
+
+    made = make_complaint(qm=quality_manager)
+    Complaint.objects.filter(pk=made.pk).unaudited_update(
+        status="closed", received_at=_at(2026, 2, 5), responded_at=_at(2026, 2, 20), closed_at=_at(2026, 3, 3)
+    )
+    review = make_review(quality_manager, start=date(2026, 1, 1), end=date(2026, 2, 28), meeting=date(2026, 3, 10))
+    ManagementReview.objects.filter(pk=review.pk).unaudited_update(status="held", held_on=date(2026, 3, 10))
+    ReviewDecision.objects.create(
+        review=review, kind=DecisionKind.IMPROVEMENT, text="Faster replies", created_by=quality_manager
+    )
+
+    _months, rows = clause_map(start=date(2026, 1, 1), end=date(2026, 4, 1))
+
+    complaints = {str(row.evidence.label): row.by_month for row in _row(rows, "ISO 10002").rows}
+    assert complaints["Complaints received"] == [0, 1, 0]
+    assert complaints["Complaints responded"] == [0, 1, 0]
+    assert complaints["Complaints closed"] == [0, 0, 1]
+    reviews = {str(row.evidence.label): row.by_month for row in _row(rows, "9.3").rows}
+    assert reviews["Management reviews held"] == [0, 0, 1]
+    assert reviews["Management-review decisions (9.3.3)"] == [0, 0, 1]

@@ -67,7 +67,7 @@ def _csv(archive, name) -> list[dict]:
 
 def test_a_pack_holds_each_record_type_as_csv_and_json_with_personal_data_masked(complaints, auditor):
     pack, archive = _build(auditor)
-    assert (pack.status, pack.record_count) == ("ready", 4)  # 3 received, 1 closed, no escalations
+    assert (pack.status, pack.record_count) == ("ready", 5)  # 3 received, 1 responded, 1 closed, no escalations
     rows = _csv(archive, f"{RECEIVED}.csv")
     assert sorted(row["reference"] for row in rows) == sorted(c.reference for c in complaints["complaints"])
     assert {row["description"] for row in rows} == {"[personal data]"}
