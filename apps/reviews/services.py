@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -235,7 +235,15 @@ def _check_not_a_duplicate(review: ManagementReview) -> None:
     its decisions split over two records, so it is almost always a second click or a typo.
     Periods that merely overlap are allowed (a half-year review after a quarterly one, an
     extraordinary review): the form warns about them instead (`overlapping_reviews`).
-    Scheduled periods are not checked here: the tick must not stall on a manual review."""
+    Scheduled periods are not checked here: the tick must not stall on a manual review.
+
+    Two requests for the same period at once queue on a transaction-scoped advisory lock of
+    that period, so the second sees the first's review once it commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"review-period:{review.period_start.isoformat()}:{review.period_end.isoformat()}"],
+        )
     twin = (
         ManagementReview.objects.filter(period_start=review.period_start, period_end=review.period_end)
         .exclude(pk=review.pk)

@@ -79,3 +79,32 @@ def test_manager_fills_the_sections_decides_closes_and_the_next_review_shows_the
         expect(page.get_by_test_id("report-body").locator("svg").first).to_be_visible()
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOT, full_page=True)
+
+
+def test_planning_an_overlapping_period_warns_and_the_same_period_twice_is_refused(
+    open_page: Callable[..., Page], sign_in: Callable[..., None], quality_manager: Any
+) -> None:
+    """#24: overlapping periods are allowed with a warning naming the other review; an exact
+    duplicate stays on the form with the reason, and nothing is saved."""
+    existing = make_review(quality_manager, title="Q1 2026 review", start=date(2026, 1, 1), end=date(2026, 3, 31))
+    page = open_page()
+    sign_in(page, quality_manager.email)
+
+    def plan(title: str, start: str, end: str) -> None:
+        page.goto("/reviews/new/")
+        page.locator("input[name=title]").fill(title)
+        page.locator("input[name=period_start]").fill(start)
+        page.locator("input[name=period_end]").fill(end)
+        page.locator("input[name=meeting_date]").fill("2026-07-06")
+        _click_and_wait(page, "Plan review")
+
+    plan("Half-year review", "2026-03-01", "2026-06-30")
+    warning = page.locator(".messages .alert-warning")
+    expect(warning).to_contain_text(existing.reference)
+    expect(warning).to_contain_text("2026-01-01 \N{EN DASH} 2026-03-31")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Half-year review")
+
+    plan("Q1 again", "2026-01-01", "2026-03-31")
+    expect(page.get_by_role("heading", level=1)).to_have_text("New management review")
+    expect(page.locator("main")).to_contain_text(f"{existing.reference} already covers 2026-01-01 to 2026-03-31")
+    assert existing.__class__.objects.filter(title="Q1 again").count() == 0
