@@ -10,8 +10,13 @@ in one GROUP BY and derive each group's figures from those few counts (`scores_f
 - CES: mean of 1-7 (higher is easier), ± 1.96 · sample standard deviation / sqrt(n).
 - Response rate: responded / sent invitations (sent = `sent_at` set).
 
-Each figure carries `low_confidence` when it rests on fewer than settings.SURVEY_MIN_RESPONSES
-answers, so nobody reads noise as a trend. Results are plain frozen dataclasses.
+Each figure carries `low_confidence` ("Few responses") when its 95% interval is wider than a
+fifth of the scale (WIDE_INTERVAL: 40 NPS points, 20 CSAT percentage points, 1.2 CES points),
+so nobody reads noise as a trend. The width decides, not a count of answers: 65 answers that
+agree are a firm figure, 65 that scatter may not be. For this test only, the spread is never
+taken below that of a sample where one answer in n differs (variance 1/n), so a handful of
+identical answers, whose normal-approximation interval is zero wide, is not read as certainty;
+a CES from a single answer has no interval and is flagged. Results are plain frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -116,6 +121,20 @@ def _min_responses() -> int:
     return settings.SURVEY_MIN_RESPONSES
 
 
+# A fifth of each scale's range (NPS -100..100, CSAT 0..100 %, CES 1..7): an interval wider than
+# this cannot tell a good result from a middling one.
+WIDE_INTERVAL = {NPS: 40.0, CSAT: 20.0, CES: 1.2}
+
+
+def _wide(kind: str, *, half_width: float | None) -> bool:
+    return half_width is None or 2 * half_width > WIDE_INTERVAL[kind]
+
+
+def _cautious_half(*, variance: float, n: int, scale: float = 1.0) -> float:
+    """The normal-approximation half width with the variance floored at 1/n (see the module doc)."""
+    return scale * Z * math.sqrt(max(variance, 1 / n) / n)
+
+
 @dataclass(frozen=True)
 class Nps:
     n: int
@@ -176,7 +195,8 @@ def nps_figure(*, promoters: int, detractors: int, n: int) -> Nps:
     variance = max((promoters + detractors) / n - mean**2, 0.0)
     half = Z * math.sqrt(variance / n)
     ci = Interval(max(-100.0, 100 * (mean - half)), min(100.0, 100 * (mean + half)))
-    return Nps(n, promoters, n - promoters - detractors, detractors, 100 * mean, ci, n < _min_responses())
+    wide = _wide(NPS, half_width=_cautious_half(variance=variance, n=n, scale=100))
+    return Nps(n, promoters, n - promoters - detractors, detractors, 100 * mean, ci, wide)
 
 
 def csat_figure(*, satisfied: int, n: int) -> Csat:
@@ -187,17 +207,19 @@ def csat_figure(*, satisfied: int, n: int) -> Csat:
     centre = (p + Z**2 / (2 * n)) / denominator
     half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / denominator
     ci = Interval(100 * max(0.0, centre - half), 100 * min(1.0, centre + half))
-    return Csat(n, satisfied, 100 * p, ci, n < _min_responses())
+    return Csat(n, satisfied, 100 * p, ci, _wide(CSAT, half_width=(ci.high - ci.low) / 2))
 
 
 def ces_figure(*, mean: float | None, sd: float | None, n: int) -> Ces:
     if not n or mean is None:
         return Ces(0, None, None, False)
     ci = None
+    cautious = None
     if n >= 2 and sd is not None:
         half = Z * sd / math.sqrt(n)
         ci = Interval(mean - half, mean + half)
-    return Ces(n, float(mean), ci, n < _min_responses())
+        cautious = _cautious_half(variance=float(sd) ** 2, n=n)
+    return Ces(n, float(mean), ci, _wide(CES, half_width=cautious))
 
 
 def _score_aggregates() -> dict[str, Any]:
