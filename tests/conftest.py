@@ -85,6 +85,15 @@ def _isolated_checkpoint_log(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_PATH = str(tmp_path / "audit-checkpoints.jsonl")
 
 
+@pytest.fixture(autouse=True)
+def _api_responses_match_schema(monkeypatch):
+    """Every /api/ response a test receives through the test client must match the published
+    OpenAPI schema: a drift fails the test that caused it (tests/api_schema.py)."""
+    from tests.api_schema import check_client_responses
+
+    check_client_responses(monkeypatch)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database as pytest-django made it, then every test as the application role."""

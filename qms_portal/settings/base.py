@@ -516,6 +516,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 is JSON Schema 2020-12: a nullable reference is `oneOf: [$ref, {type: null}]`, which
+    # 3.0 cannot say (its `nullable` beside a `$ref` is ignored), and responses validate against
+    # the components with any JSON Schema validator (tests/api_schema.py).
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_errors",
+        "apps.core.api.schema.blank_defaults_match_their_schema",
+    ],
 }
 
 # Logging: one JSON object per line on stdout, personal data masked -------------

@@ -36,6 +36,9 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     """A token as lists show it: never its secret (the portal no longer has it)."""
 
     state = serializers.ChoiceField(choices=["active", "expired", "revoked"], read_only=True)
+    # "" until the token is revoked. Declared because DRF drops allow_blank from read-only model
+    # fields, and the schema then refused the "" every live token has.
+    revoke_reason = serializers.ChoiceField(choices=ApiToken.RevokeReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = ApiToken

@@ -30,14 +30,16 @@ class ComplaintSerializer(MaskedPersonalFields, serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Complaint.Status.values))
     severity = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Severity.values))
     channel = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(Complaint.Channel.values))
-    category = serializers.PrimaryKeyRelatedField(read_only=True)
-    product = serializers.PrimaryKeyRelatedField(read_only=True)
-    assignee = serializers.PrimaryKeyRelatedField(read_only=True)
-    customer = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Declared fields do not inherit the model's null=True: without allow_null the schema promised
+    # an id where an uncategorised, unassigned or anonymous complaint has null.
+    category = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    product = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    assignee = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    customer = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     # Encrypted at rest (properties, not columns): empty once the complainant was erased.
     description = serializers.CharField(read_only=True)
     desired_outcome = serializers.CharField(read_only=True)
-    erased_at = serializers.DateTimeField(read_only=True)
+    erased_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Complaint

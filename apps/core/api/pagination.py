@@ -74,5 +74,15 @@ class CursorPagination(pagination.CursorPagination):
     def get_paginated_response(self, data):
         return Response({"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data})
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        # DRF's own says `nullable`, which OpenAPI 3.1 (JSON Schema) ignores; both links are always
+        # present and null at either end of the list.
+        link = {"type": ["string", "null"], "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {"next": link, "previous": link, "results": schema},
+        }
+
     def get_html_context(self):
         return {"previous_url": self.get_previous_link(), "next_url": self.get_next_link()}

@@ -15,9 +15,12 @@ from apps.feedback.selectors import owner_candidates
 
 # Fields named like other apps' enums (status, channel…) would collide in the schema's enum
 # components; they are documented as strings with a pattern listing the allowed values instead.
-def _enum(choices, name: str):
+def _enum(choices, name: str, blank: str = ""):
+    """`blank`, when given, admits "" and says what it means."""
     values = [value for value, _label in choices]
-    schema = {"type": "string", "pattern": "^(" + "|".join(values) + ")$", "description": ", ".join(values)}
+    description = ", ".join(values) + (f"; empty: {blank}" if blank else "")
+    pattern = "^(" + "|".join([*values, ""] if blank else values) + ")$"
+    schema = {"type": "string", "pattern": pattern, "description": description}
 
     @extend_schema_field(schema)
     class EnumField(serializers.ChoiceField):
@@ -30,6 +33,8 @@ def _enum(choices, name: str):
 StatusField = _enum(FeedbackStatus.choices, "FeedbackStatus")
 ChannelField = _enum(FeedbackChannel.choices, "FeedbackChannel")
 SentimentField = _enum(Sentiment.choices, "FeedbackSentiment")
+# Output only: "" as for every text the API has no value for (kept for existing clients).
+SentimentOrBlankField = _enum(Sentiment.choices, "FeedbackSentimentOrBlank", blank="not classified")
 
 
 class FeedbackUserSerializer(serializers.Serializer):
@@ -43,7 +48,7 @@ class FeedbackSerializer(MaskedPersonalFields, serializers.ModelSerializer):
 
     channel = ChannelField(choices=FeedbackChannel.choices, read_only=True)
     status = StatusField(choices=FeedbackStatus.choices, read_only=True)
-    sentiment = SentimentField(choices=[*Sentiment.choices, ("", "")], read_only=True)
+    sentiment = SentimentOrBlankField(choices=[*Sentiment.choices, ("", "")], read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True, allow_null=True)
     product_name = serializers.CharField(source="product.name", read_only=True, allow_null=True)
     category_name = serializers.CharField(source="category.name", read_only=True, allow_null=True)

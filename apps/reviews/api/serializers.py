@@ -63,7 +63,7 @@ class ManagementReviewSerializer(MaskedPersonalFields, serializers.ModelSerializ
 
 class ReviewDecisionSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text=", ".join(DecisionKind.values))
-    action_reference = serializers.CharField(source="action.reference", read_only=True, default=None)
+    action_reference = serializers.CharField(source="action.reference", read_only=True, default=None, allow_null=True)
     created_by = ReviewUserRefSerializer(read_only=True)
 
     class Meta:
@@ -74,7 +74,7 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
 
 class ReviewReportSerializer(serializers.ModelSerializer):
     snapshot = serializers.IntegerField(source="snapshot.number", read_only=True)
-    generated_by = ReviewUserRefSerializer(read_only=True)
+    generated_by = ReviewUserRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ReviewReport

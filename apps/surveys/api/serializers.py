@@ -8,7 +8,6 @@ not merge them with other apps' enums of the same name.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -299,7 +298,7 @@ class GroupScoresSerializer(serializers.Serializer):
     label = serializers.CharField()
     scores = ScoresSerializer()
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field({"type": ["string", "null"]})
     def get_key(self, group) -> str | None:
         return None if group.key is None else str(group.key)
 
