@@ -53,7 +53,14 @@ from apps.core import panels
 from apps.core.i18n import speak_recipients_language
 from apps.core.pagination import KeysetPaginationMixin
 from apps.core.personal_data import can_see_personal_data
-from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
+from apps.core.public import (
+    RateLimitedFormMixin,
+    forget_reference,
+    rate_limit_claim,
+    rate_limited_messages,
+    recall_reference,
+    remember_reference,
+)
 from apps.core.views import SERVICE_ERRORS, add_service_error
 
 Status = Complaint.Status
@@ -62,24 +69,18 @@ Status = Complaint.Status
 # --- public ------------------------------------------------------------------------------------
 
 
-def _public_limit(request, scope: str) -> bool:
-    limit, window = settings.COMPLAINT_PUBLIC_RATE_LIMIT, settings.COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS
-    return rate_limited(request, scope=scope, limit=limit, window_seconds=window)
-
-
 DONE_COOKIE = "qms_complaint_submitted"
 
 
-class PublicComplaintView(FormView):
+class PublicComplaintView(RateLimitedFormMixin, FormView):
     """The public complaint form (no account, no JavaScript)."""
 
     template_name = "complaints/public_form.html"
     form_class = PublicComplaintForm
+    rate_limit_scope = "complaint"
 
-    def post(self, request, *args, **kwargs):
-        if _public_limit(request, "complaint"):
-            return too_many_requests(request)
-        return super().post(request, *args, **kwargs)
+    def rate_limit(self) -> tuple[int, int]:
+        return settings.COMPLAINT_PUBLIC_RATE_LIMIT, settings.COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -197,8 +198,24 @@ class TrackView(View):
         return render(request, self.template_name, self.context())
 
     def post(self, request, token):
-        if _public_limit(request, "complaint-track"):
-            return too_many_requests(request)
+        limit, window = settings.COMPLAINT_PUBLIC_RATE_LIMIT, settings.COMPLAINT_PUBLIC_RATE_WINDOW_SECONDS
+        claim = rate_limit_claim(request, scope="complaint-track", limit=limit, window_seconds=window)
+        if claim.exceeded:
+            claim.release()
+            return self.rate_limited(request)
+        response = self.submit(request)
+        if response.status_code != 302:
+            claim.release()  # only what the complaint accepted counts (#24)
+        return response
+
+    def rate_limited(self, request):
+        """The page again with the form that was sent filled in (files cannot be) and the message."""
+        form_classes = {"info": ("info_form", AddInformationForm), "rating": ("rating_form", RatingForm)}
+        name, form_class = form_classes.get(request.POST.get("form"), ("reopen_form", ReasonForm))
+        forms = {name: form_class(request.POST), "errors": rate_limited_messages(request)}
+        return render(request, self.template_name, self.context(**forms), status=429)
+
+    def submit(self, request):
         kind = request.POST.get("form")
         forms: dict = {}
         try:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from django.shortcuts import render
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -45,8 +48,40 @@ class HoneypotFormMixin(forms.Form):
         return ""
 
 
-def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: str | None = None) -> bool:
-    """Count one submission for the client address; True when it exceeds `limit` per window.
+@dataclass
+class RateLimitClaim:
+    """One submission counted towards a limit. `exceeded` when it went past the limit;
+    `release()` takes the count back, for a submission that was not accepted after all."""
+
+    exceeded: bool
+    _counter: str
+    _window_start: Any = None  # the PostgreSQL window counted in; None: counted in Redis
+    _released: bool = False
+
+    def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if self._window_start is not None:
+            _uncount_in_postgresql(self._counter, self._window_start)
+            return
+        try:
+            # Only while the counter lives: a decrement after its window expired would leave a
+            # counter without expiry behind.
+            redis_client(timeout=RATE_LIMIT_REDIS_TIMEOUT).eval(_DECREMENT_IF_PRESENT, 1, self._counter)
+        except REDIS_UNAVAILABLE:
+            redis_failed(settings.REDIS_CLIENT_URL)
+
+
+_DECREMENT_IF_PRESENT = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
+
+
+def rate_limit_claim(request, *, scope: str, limit: int, window_seconds: int, key: str | None = None) -> RateLimitClaim:
+    """Count one submission for the client address (or `key`) and say whether it exceeds
+    `limit` per window. The public forms release the claim of a submission they refuse (a
+    missing field, the limit itself), so that only accepted submissions count (#24): counting
+    first and giving back afterwards keeps parallel sends from slipping past the limit.
+
     With `key`, count for that instead (an account, say): a keyed hash, never personal data in
     clear, since the counter sits in Redis under its key.
 
@@ -68,13 +103,20 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: s
             pipeline.set(counter, 0, ex=window_seconds, nx=True)
             pipeline.incr(counter)
             _created, count = pipeline.execute()
-            return count > limit
+            return RateLimitClaim(exceeded=count > limit, _counter=counter)
         except REDIS_UNAVAILABLE as error:
             redis_failed(url)
             logger.warning(
                 "rate limits count in PostgreSQL while Redis is unavailable", extra={"error": type(error).__name__}
             )
-    return _count_in_postgresql(counter, window_seconds) > limit
+    count, window_start = _count_in_postgresql(counter, window_seconds)
+    return RateLimitClaim(exceeded=count > limit, _counter=counter, _window_start=window_start)
+
+
+def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: str | None = None) -> bool:
+    """Count one attempt for good (`rate_limit_claim`); True when it exceeds `limit` per window.
+    For what every attempt should pay for, accepted or not: sign-in, password resets, guessed links."""
+    return rate_limit_claim(request, scope=scope, limit=limit, window_seconds=window_seconds, key=key).exceeded
 
 
 # A Redis on the same network answers in well under a millisecond; one that does not within this
@@ -82,13 +124,16 @@ def rate_limited(request, *, scope: str, limit: int, window_seconds: int, key: s
 RATE_LIMIT_REDIS_TIMEOUT = 0.5
 
 
-def _count_in_postgresql(counter: str, window_seconds: int) -> int:
+def _digest(counter: str) -> str:
+    return salted_hmac("qms.core.rate_limit", counter, algorithm="sha256").hexdigest()
+
+
+def _count_in_postgresql(counter: str, window_seconds: int) -> tuple[int, Any]:
     """Count one for `counter` in the window of PostgreSQL's clock (one clock for every web
-    process) and return the window's count. One upsert: the unique (key, window_start) row is
-    created or incremented atomically, so parallel processes neither lose a count nor pass one
-    more. Opening a window also deletes the windows that have ended, so the table stays small."""
+    process) and return the window's count and start. One upsert: the unique (key, window_start)
+    row is created or incremented atomically, so parallel processes neither lose a count nor pass
+    one more. Opening a window also deletes the windows that have ended, so the table stays small."""
     table = RateLimitCount._meta.db_table
-    digest = salted_hmac("qms.core.rate_limit", counter, algorithm="sha256").hexdigest()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -96,14 +141,66 @@ def _count_in_postgresql(counter: str, window_seconds: int) -> int:
             INSERT INTO {table} (key, window_start, count, expires_at)
             SELECT %(key)s, start, 1, start + make_interval(secs => %(w)s) FROM bounds
             ON CONFLICT (key, window_start) DO UPDATE SET count = {table}.count + 1
-            RETURNING count
+            RETURNING count, window_start
             """,  # noqa: S608 (the table name is the model's own)
-            {"key": digest, "w": window_seconds},
+            {"key": _digest(counter), "w": window_seconds},
         )
-        count = cursor.fetchone()[0]
+        count, window_start = cursor.fetchone()
         if count == 1:
             cursor.execute(f"DELETE FROM {table} WHERE expires_at < now()")  # noqa: S608
-    return count
+    return count, window_start
+
+
+def _uncount_in_postgresql(counter: str, window_start) -> None:
+    """Give back one count of the window it was counted in (a later window owes it nothing)."""
+    RateLimitCount.objects.filter(key=_digest(counter), window_start=window_start, count__gt=0).update(
+        count=F("count") - 1
+    )
+
+
+# What a visitor sees when a public form's limit answers: the form again with what they typed.
+RATE_LIMITED_MESSAGE = _(
+    "You have sent several submissions in a short time. Nothing was recorded this time, and what "
+    "you typed is still in the form: please wait a few minutes and send it again."
+)
+ATTACHMENTS_NOT_KEPT = _("Attachments cannot be kept by your browser: please attach your files again before sending.")
+
+
+def rate_limited_messages(request) -> list[str]:
+    """The message for a refused submission; a second one when files were attached, since no
+    browser lets a page fill in a file field again."""
+    messages = [str(RATE_LIMITED_MESSAGE)]
+    if any(request.FILES.values()):
+        messages.append(str(ATTACHMENTS_NOT_KEPT))
+    return messages
+
+
+class RateLimitedFormMixin:
+    """For a public FormView: a submission past the limit gets the same form back, filled in with
+    what was sent and the message on top (status 429), and only an accepted submission (the
+    view redirects) counts. A bot caught by the honeypot keeps its count."""
+
+    rate_limit_scope: str
+
+    def rate_limit(self) -> tuple[int, int]:
+        """(submissions per window, window in seconds)."""
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        limit, window = self.rate_limit()
+        claim = rate_limit_claim(request, scope=self.rate_limit_scope, limit=limit, window_seconds=window)
+        form = self.get_form()
+        if claim.exceeded:
+            claim.release()
+            for message in rate_limited_messages(request):
+                form.add_error(None, message)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        response = self.form_valid(form) if form.is_valid() else self.form_invalid(form)
+        if response.status_code != 302 and HONEYPOT_FIELD not in form.errors:
+            claim.release()
+        return response
 
 
 REFERENCE_MAX_AGE_SECONDS = 15 * 60

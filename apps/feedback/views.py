@@ -21,7 +21,7 @@ from django_filters.views import FilterView
 from apps.audit.selectors import history_for
 from apps.core import panels
 from apps.core.pagination import KeysetPaginationMixin
-from apps.core.public import forget_reference, rate_limited, recall_reference, remember_reference, too_many_requests
+from apps.core.public import RateLimitedFormMixin, forget_reference, recall_reference, remember_reference
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.feedback import selectors, services
 from apps.feedback.filters import FeedbackFilter
@@ -53,21 +53,19 @@ def _rate_limit() -> tuple[int, int]:
     )
 
 
-class PublicFeedbackView(FormView):
+class PublicFeedbackView(RateLimitedFormMixin, FormView):
     """GET/POST /feedback/ (optionally ?product=<code>): works without JavaScript or an account."""
 
     template_name = "feedback/public_form.html"
     form_class = PublicFeedbackForm
+    rate_limit_scope = "feedback"
+
+    def rate_limit(self) -> tuple[int, int]:
+        return _rate_limit()
 
     def get_initial(self):
         code = self.request.GET.get("product", "").strip()
         return {"product": code} if code else {}
-
-    def post(self, request, *args, **kwargs):
-        limit, window = _rate_limit()
-        if rate_limited(request, scope="feedback", limit=limit, window_seconds=window):
-            return too_many_requests(request)
-        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         try:

@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from apps.core.i18n import speak_recipients_language
-from apps.core.public import HoneypotFormMixin, rate_limited, too_many_requests
+from apps.core.public import (
+    HONEYPOT_FIELD,
+    HoneypotFormMixin,
+    rate_limit_claim,
+    rate_limited,
+    rate_limited_messages,
+    too_many_requests,
+)
 from apps.surveys.models import SCALES, Question, QuestionKind, token_hash
 from apps.surveys.services import responses as response_services
 
@@ -185,8 +192,26 @@ class AnswerView(View):
         return self.render_form(request, fields=_fields(self.questions), honeypot=SurveyHoneypotForm())
 
     def post(self, request, token):
-        if _limited(request, "survey-answer", token):
-            return too_many_requests(request)
+        limit, window = RATE_LIMIT
+        claim = rate_limit_claim(
+            request, scope=f"survey-answer:{token_hash(token)}", limit=limit, window_seconds=window
+        )
+        if claim.exceeded:
+            claim.release()
+            return self.render_form(
+                request,
+                fields=_fields(self.questions, request.POST),
+                honeypot=SurveyHoneypotForm(request.POST),
+                errors=rate_limited_messages(request),
+                status=429,
+            )
+        response = self.submit(request, token)
+        # Only an accepted answer counts (#24); a bot caught by the honeypot keeps its count.
+        if response.status_code != 302 and not request.POST.get(HONEYPOT_FIELD):
+            claim.release()
+        return response
+
+    def submit(self, request, token):
         honeypot = SurveyHoneypotForm(request.POST)
         if not honeypot.is_valid():
             return self.render_form(

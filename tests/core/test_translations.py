@@ -518,7 +518,8 @@ def _tracking_page_closed(client, language):
     qm = UserFactory(role=Role.QUALITY_MANAGER)
     complaint = _tracked_complaint(language, qm=qm, status=Complaint.Status.CLOSED)
     html = _page(client.get(f"/complaints/track/{complaint.tracking_token}/"))
-    return html, [complaint.reference, "Clara Kundin", "The delivery arrived broken.", "We replaced the part."]
+    data = ["The delivery arrived broken.", "We replaced the part.", "The part was replaced."]
+    return html, [complaint.reference, "Clara Kundin", *data]
 
 
 def _tracking_page_with_errors(client, language):
@@ -652,6 +653,7 @@ def _complaint_emails(language: str):
     queued = OutboundEmail.objects.filter(pk__gt=before).order_by("pk")
     emails = [email for email in queued if email.to == "clara@example.org"]
     data = [complaint.reference, rejected.reference, "Clara Kundin", "Kein Mangel", "We replaced the part."]
+    data += ["The part was replaced."]
     data += ["Ein neues Teil ist unterwegs.", complaint.tracking_token, rejected.tracking_token]
     return _outbox_texts(emails), data
 
