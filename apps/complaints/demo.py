@@ -99,6 +99,12 @@ def load(users: dict) -> None:
                         body="We have sent a replacement and credited the freight costs.",
                         visibility="customer",
                     )
+                    # Responding and closing need the decision recorded (ISO 10002).
+                    services.complaint_assess(
+                        complaint_id=complaint.pk,
+                        actor=manager,
+                        resolution="Replacement sent and freight costs credited.",
+                    )
                 elif step == "reopen":
                     services.complaint_reopen(complaint_id=complaint.pk, actor=manager, reason="The fault came back.")
                 else:

@@ -203,6 +203,12 @@ class ReasonForm(forms.Form):
 
 class TransitionForm(ReasonForm):
     to = forms.ChoiceField(choices=Complaint.Status.choices)
+    resolution = forms.CharField(
+        label=_("Resolution (the decision the customer is told)"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=10000,
+    )
 
 
 class MessageForm(forms.Form):

@@ -4,8 +4,8 @@ Change rows only through services.py. The complainant's name and e-mail, and
 everything written into the complaint (description, desired outcome, messages,
 rating comment) are personal data, encrypted with the complaint's own data key
 (apps.core.crypto) and masked in the audit trail; erasing the complainant
-destroys the key and keeps the quality record. The tracking token is never
-stored, only its SHA-256.
+destroys the key and keeps the quality record. The tracking token is looked
+up by its SHA-256 and kept only sealed with that data key (for the links in later e-mails).
 """
 
 from __future__ import annotations
@@ -225,6 +225,9 @@ class Complaint(PersonalDataModel, TimeStampedModel):
     # The public form's key (apps.core.public.SubmissionKeyMixin): one record per form sent.
     submission_key = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The token itself, sealed with the data key like the rest of the complainant's data, so every
+    # e-mail can carry the link; erasure clears it and shreds the key, so it cannot outlive them.
+    token_ct = models.TextField(blank=True, editable=False)
     name_ct = models.TextField(blank=True, editable=False)
     email_ct = models.TextField(blank=True, editable=False)
     email_index = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
@@ -299,6 +302,7 @@ class Complaint(PersonalDataModel, TimeStampedModel):
     description = encrypted_field("description_ct")
     desired_outcome = encrypted_field("desired_outcome_ct")
     rating_comment = encrypted_field("rating_comment_ct")
+    stored_token = encrypted_field("token_ct")
 
     objects = ComplaintQuerySet.as_manager()
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -49,6 +49,8 @@ PUBLIC = "public"
 FIELDS_OPEN_AFTER_HANDLING = {"dispute_body", "dispute_date", "dispute_outcome"}
 TEXT = "emails/notification.txt"
 HTML = "emails/notification.html"
+CUSTOMER_TEXT = "emails/complaint_update.txt"
+CUSTOMER_HTML = "emails/complaint_update.html"
 
 
 def reopen_days() -> int:
@@ -169,6 +171,7 @@ def complaint_create(
     )
     complaint.complainant_name = (complainant_name or "").strip()
     complaint.complainant_email = (complainant_email or "").strip()
+    complaint.stored_token = token
     complaint.email_index = blind_index(complaint.complainant_email) if complaint.complainant_email else ""
     recompute_due(complaint)
     complaint.reference = NextReference("CMP", year=timezone.localtime(now).year)
@@ -260,7 +263,7 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
     complaint = _lock(complaint_id)
     if complaint.erased_at is not None:
         return complaint
-    for field in ("name_ct", "email_ct", "description_ct", "desired_outcome_ct", "rating_comment_ct"):
+    for field in ("name_ct", "email_ct", "description_ct", "desired_outcome_ct", "rating_comment_ct", "token_ct"):
         setattr(complaint, field, "")
     complaint.email_index = ""
     # The hash of a token nobody holds: the link in the complainant's mailbox opens nothing.
@@ -275,6 +278,7 @@ def complaint_erase_personal_data(*, complaint_id: int, actor, reason: str) -> C
             "description_ct",
             "desired_outcome_ct",
             "rating_comment_ct",
+            "token_ct",
             "email_index",
             "data_key",
             "erased_at",
@@ -398,54 +402,123 @@ def _apply_transition(
     return complaint
 
 
-def _notify_customer(complaint: Complaint, *, key: str, paragraphs: Callable[[], list[str]]) -> None:
-    """E-mail the complainant; `paragraphs` is called in the complainant's language."""
+def _tracking_link(complaint: Complaint) -> str:
+    """The absolute tracking link of a locked complaint, from its sealed token.
+
+    A complaint recorded before tokens were kept (#24) gets a new one: the link in this e-mail
+    works, the acknowledgement's older link no longer does.
+    """
+    token = complaint.stored_token
+    if not token:
+        token = secrets.token_urlsafe(32)
+        complaint.token_hash = token_hash(token)
+        complaint.stored_token = token
+        complaint.save(update_fields=["token_hash", "token_ct", "data_key", "updated_at"])
+    return tracking_url(token)
+
+
+def _notify_customer(
+    complaint: Complaint,
+    *,
+    key: str,
+    paragraphs: Callable[[], list[str]],
+    text: Callable[[], tuple[str, str]] | None = None,
+) -> None:
+    """E-mail the complainant with their tracking link; `paragraphs` (and `text`, a heading and the
+    words meant for them: our decision, our message) are called in the complainant's language."""
     if not complaint.complainant_email or complaint.erased_at:
         return
-    # A complaint recorded by staff has no language of its own until it is tied to a contact.
     language = complaint.language or (complaint.contact.preferred_language if complaint.contact_id else "")
     with in_language(language):
+        heading, body = text() if text else ("", "")
         email_enqueue(
             to=complaint.complainant_email,
             subject=_("Your complaint %(ref)s") % {"ref": complaint.reference},
-            template=TEXT,
-            html_template=HTML,
-            context={"greeting": greeting(complaint.complainant_name), "paragraphs": paragraphs()},
+            template=CUSTOMER_TEXT,
+            html_template=CUSTOMER_HTML,
+            context={
+                "greeting": greeting(complaint.complainant_name),
+                "paragraphs": paragraphs(),
+                "text_heading": heading,
+                "text": body,
+                "link_intro": _("Follow your complaint, reply or add information at your private link:"),
+                "link": _tracking_link(complaint),
+                "link_label": _("Open your complaint %(ref)s") % {"ref": complaint.reference},
+            },
             idempotency_key=key,
-            language=complaint.language or None,
+            language=language or None,
             concerns=complaint,
         )
 
 
+def _status_text(complaint: Complaint, to: str) -> tuple[str, str]:
+    """What the customer is meant to read with a status e-mail: the decision, or the reason."""
+    if to in (Status.RESPONDED, Status.CLOSED):
+        return _("Our decision"), complaint.resolution
+    if to == Status.REJECTED:
+        return _("Reason"), complaint.rejection_reason
+    return "", ""
+
+
+def _status_paragraphs(complaint: Complaint, to: str) -> list[str]:
+    paragraphs = [
+        _("The status of your complaint %(ref)s is now: %(status)s.")
+        % {"ref": complaint.reference, "status": complaint.get_status_display()}
+    ]
+    if to == Status.AWAITING_CUSTOMER:
+        paragraphs.append(_("We need more information from you: please add it at your private link."))
+    elif to == Status.CLOSED:
+        paragraphs.append(
+            _(
+                "If the matter is not resolved for you, you can reopen the complaint at your private link "
+                "within %(days)s days, and tell us how we handled it."
+            )
+            % {"days": reopen_days()}
+        )
+    return paragraphs
+
+
 @transaction.atomic
-def complaint_transition(*, complaint_id: int, to: str, actor, reason: str = "") -> Complaint:
-    """Move a complaint along its workflow (staff). Rejection and withdrawal need a reason;
-    responding needs a resolution or a customer-visible response; closing needs a response first."""
+def complaint_transition(*, complaint_id: int, to: str, actor, reason: str = "", resolution: str = "") -> Complaint:
+    """Move a complaint along its workflow (staff). Rejection and withdrawal need a reason.
+
+    Sending the response and closing need the recorded resolution (ISO 10002: the decision is
+    recorded and communicated); `resolution` records it with the step. A refusal is a
+    ValidationError on "resolution" and changes nothing. The e-mail to the complainant carries
+    the decision (or the rejection's reason) and the tracking link.
+    """
     complaint = _lock(complaint_id)
     _check_can_change(complaint, actor)
     reason = (reason or "").strip()
+    resolution = (resolution or "").strip()
     extra: dict[str, list[Any]] = {}
+    complaint.check_transition(to)  # a step the workflow refuses is a conflict, whatever else is missing
+    if resolution and resolution != complaint.resolution:
+        extra["resolution"] = [complaint.resolution, resolution]
+        complaint.resolution = resolution
+    if to in (Status.RESPONDED, Status.CLOSED) and not complaint.resolution:
+        raise ValidationError(
+            {
+                "resolution": _(
+                    "Record the resolution (the decision the customer is told) before sending the response or closing."
+                )
+            }
+        )
     if to in (Status.REJECTED, Status.WITHDRAWN):
         reason = _require(reason, _("Rejecting or withdrawing a complaint needs a reason."))
     if to == Status.REJECTED:
         extra["rejection_reason"] = [complaint.rejection_reason, reason]
         complaint.rejection_reason = reason
         complaint.save(update_fields=["rejection_reason"])
-    if to == Status.RESPONDED and not (
-        complaint.resolution
-        or complaint.messages.filter(visibility=ComplaintMessage.Visibility.CUSTOMER, author_kind="staff").exists()
-    ):
-        raise BusinessRuleViolation(_("Write a resolution or a response to the customer before marking it responded."))
     _apply_transition(complaint, to=to, actor=actor, reason=reason, extra=extra)
+    if "resolution" in extra:
+        complaint.save(update_fields=["resolution"])
     if to in (Status.RESPONDED, Status.REJECTED, Status.CLOSED, Status.AWAITING_CUSTOMER):
         _notify_customer(
             complaint,
             key=f"complaint-status:{complaint.pk}:{complaint.cycle}:{to}:{timezone.now().timestamp()}",
-            paragraphs=lambda: [
-                _("The status of your complaint %(ref)s is now: %(status)s.")
-                % {"ref": complaint.reference, "status": complaint.get_status_display()},
-                _("Open your private tracking link to read the details."),
-            ],
+            paragraphs=lambda: _status_paragraphs(complaint, to),
+            text=lambda: _status_text(complaint, to),
         )
     return complaint
 
@@ -551,9 +624,9 @@ def message_add(*, complaint_id: int, actor, body: str, visibility: str) -> Comp
             complaint,
             key=f"complaint-message:{message.pk}",
             paragraphs=lambda: [
-                _("There is a new message about your complaint %(ref)s.") % {"ref": complaint.reference},
-                _("Open your private tracking link to read it."),
+                _("There is a new message about your complaint %(ref)s.") % {"ref": complaint.reference}
             ],
+            text=lambda: (_("Our message"), body),
         )
     return message
 

@@ -10,6 +10,11 @@ urlpatterns = [
     path("new/done/", views.PublicDoneView.as_view(), name="public_done"),
     path("record/", views.StaffComplaintCreateView.as_view(), name="complaint_record"),
     path("track/<str:token>/", views.TrackView.as_view(), name="track"),
+    path(
+        "track/<str:token>/attachments/<int:attachment_id>/",
+        views.TrackAttachmentView.as_view(),
+        name="track_attachment",
+    ),
     path("categories/", views.CategoryListView.as_view(), name="category_list"),
     path("sla-policy/", views.SlaPolicyView.as_view(), name="sla_policy"),
     path(

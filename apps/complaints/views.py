@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -192,6 +192,10 @@ class TrackView(View):
             "can_rate": complaint.status == Status.CLOSED and complaint.rated_at is None,
             "can_reopen": can_reopen,
             "errors": forms.get("errors", []),
+            # The decision is told once the response went out (ISO 10002), not while it is drafted.
+            "decision": complaint.resolution if complaint.status in (Status.RESPONDED, Status.CLOSED) else "",
+            "attachments": [attachment for attachment in complaint.attachments.all() if attachment.file],
+            "token": self.kwargs["token"],
         }
 
     def get(self, request, token):
@@ -248,6 +252,28 @@ class TrackView(View):
             forms["errors"] = [str(error)]
         self.complaint.refresh_from_db()
         return render(request, self.template_name, self.context(**forms), status=400)
+
+
+class TrackAttachmentView(View):
+    """A file the complainant sent, for the holder of that complaint's tracking link only: another
+    complaint's token, a wrong one, or an erased complainant's is a plain 404."""
+
+    def get(self, request, token: str, attachment_id: int):
+        complaint = services.complaint_for_token(token)
+        if complaint is None:
+            raise Http404
+        attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+        if not attachment.file:
+            raise Http404
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
 
 
 # --- staff -------------------------------------------------------------------------------------
@@ -314,6 +340,7 @@ class ComplaintDetailView(PermissionRequiredMixin, DetailView):
             "history": history_for(complaint),
             "now": timezone.now(),
             "panels": panels.panels_for("complaint", complaint, user),
+            **getattr(self, "bound_forms", {}),
         }
 
 
@@ -353,8 +380,42 @@ class TransitionView(ComplaintPostView):
 
     def perform(self, complaint, data):
         services.complaint_transition(
-            complaint_id=complaint.pk, to=data["to"], actor=self.request.user, reason=data["reason"]
+            complaint_id=complaint.pk,
+            to=data["to"],
+            actor=self.request.user,
+            reason=data["reason"],
+            resolution=data["resolution"],
         )
+
+    def post(self, request, pk: int):
+        complaint = get_object_or_404(_visible(request.user), pk=pk)
+        form = self.form_class(request.POST)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    self.perform(complaint, form.cleaned_data)
+            except ValidationError as error:
+                # A refusal that names a field (no resolution recorded) is shown on that field,
+                # with what was typed kept, on the complaint's page.
+                add_service_error(form, error)
+                return self.refused(request, pk, form)
+            except SERVICE_ERRORS as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, self.success_message)
+                return redirect("complaints:complaint_detail", pk=pk)
+        else:
+            return self.refused(request, pk, form)
+        return redirect("complaints:complaint_detail", pk=pk)
+
+    def refused(self, request, pk: int, form):
+        detail = ComplaintDetailView()
+        detail.setup(request, pk=pk)
+        detail.object = detail.get_object()
+        detail.bound_forms = {"transition_form": form}
+        response = detail.render_to_response(detail.get_context_data(object=detail.object))
+        response.status_code = 400
+        return response
 
 
 class ReopenView(ComplaintPostView):

@@ -242,6 +242,7 @@ def test_incremental_changes_keep_the_rollups_equal(dataset, quality_manager):
     for step in (Complaint.Status.ACKNOWLEDGED, Complaint.Status.INVESTIGATING):
         complaints.complaint_transition(complaint_id=dataset.c2.pk, to=step, actor=qm)
     complaints.message_add(complaint_id=dataset.c2.pk, actor=qm, body="Replaced.", visibility="customer")
+    complaints.complaint_assess(complaint_id=dataset.c2.pk, actor=qm, resolution="Replaced.")
     for step in (Complaint.Status.RESPONDED, Complaint.Status.CLOSED):
         complaints.complaint_transition(complaint_id=dataset.c2.pk, to=step, actor=qm)
     complaints.complaint_reopen(complaint_id=dataset.c1.pk, actor=qm, reason="Broken again")

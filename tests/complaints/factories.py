@@ -49,6 +49,8 @@ def make_complaint(*, actor="public", assignee=None, qm=None, status: str = Stat
                 body="We replaced the part.",
                 visibility=ComplaintMessage.Visibility.CUSTOMER,
             )
+            # The response and the closure need the decision recorded (ISO 10002, #24).
+            services.complaint_assess(complaint_id=complaint.pk, actor=qm, resolution="The part was replaced.")
         elif step == Status.REOPENED:
             services.complaint_reopen(complaint_id=complaint.pk, actor=qm, reason="Still broken")
         else:

@@ -31,7 +31,7 @@ def test_the_api_refuses_to_edit_a_closed_complaint(api_clients, closed, change)
     assert response.json()["error"]["code"] == "conflict"
     assert "reopen it" in response.json()["error"]["message"]
     assert _due(closed) == before
-    assert (closed.severity, closed.root_cause, closed.resolution) == ("medium", "", "")
+    assert (closed.severity, closed.root_cause, closed.resolution) == ("medium", "", "The part was replaced.")
 
 
 def test_the_assessment_page_refuses_to_edit_a_closed_complaint(clients, closed):
@@ -93,6 +93,8 @@ def test_a_later_step_does_not_move_finished_stages_to_the_new_severity(make, qu
     before = _due(complaint)
     services.complaint_assess(complaint_id=complaint.pk, actor=quality_manager, severity="critical")
     services.message_add(complaint_id=complaint.pk, actor=quality_manager, body="Replaced.", visibility="customer")
-    services.complaint_transition(complaint_id=complaint.pk, to=Status.RESPONDED, actor=quality_manager)
+    services.complaint_transition(
+        complaint_id=complaint.pk, to=Status.RESPONDED, actor=quality_manager, resolution="Replaced."
+    )
     after = _due(complaint)
     assert (after["ack_due_at"], after["assess_due_at"]) == (before["ack_due_at"], before["assess_due_at"])

@@ -42,6 +42,7 @@ def complaint_in(category, status: str, *, qm, **kwargs) -> Complaint:
     for step in PATH[status]:
         if step == "respond":
             complaint_services.message_add(complaint_id=complaint.pk, actor=qm, body="Replaced.", visibility="customer")
+            complaint_services.complaint_assess(complaint_id=complaint.pk, actor=qm, resolution="Replaced.")
         else:
             complaint_services.complaint_transition(complaint_id=complaint.pk, to=step, actor=qm, reason="done")
     return Complaint.objects.get(pk=complaint.pk)

@@ -58,7 +58,28 @@ def test_customer_files_tracks_and_rates_while_staff_handles_it(
     staff.locator("#id_body").fill("We are sending a new pump today.")
     staff.locator("#id_visibility").select_option("customer")
     _submit(staff, "Add message")
+    # The response goes out only with the decision recorded (ISO 10002): refused on the field.
+    staff.locator("#id_to").select_option(label="Response sent")
+    _submit(staff, "Change status")
+    resolution = staff.locator("#id_transition_resolution")
+    expect(resolution).to_have_attribute("aria-invalid", "true")
+    expect(staff.locator("#id_transition_resolution_error")).to_contain_text("Record the resolution")
+    resolution.fill("A new pump is on its way; keep the cracked one.")
     _move_to(staff, "Response sent")
+
+    # The response e-mail states the decision and links to the tracking page, which states it too
+    # and lists the file the customer sent.
+    response_email = OutboundEmail.objects.filter(
+        idempotency_key__startswith="complaint-status:", concerns_id=complaint.pk
+    ).latest("pk")
+    assert "A new pump is on its way; keep the cracked one." in response_email.body
+    customer.goto(re.search(r"https?://\S+/complaints/track/\S+/", response_email.body).group(0))
+    expect(customer.get_by_test_id("decision")).to_contain_text("A new pump is on its way")
+    expect(customer.get_by_test_id("attachments")).to_contain_text("crack.png")
+    with customer.expect_download() as download:
+        customer.get_by_role("link", name="crack.png").click()
+    assert download.value.suggested_filename == "crack.png"
+
     _move_to(staff, "Closed")
 
     customer.reload()

@@ -109,6 +109,8 @@ class AssessmentInputSerializer(serializers.Serializer):
 class TransitionInputSerializer(serializers.Serializer):
     to = _choice(Complaint.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    # Recorded with the step; responding and closing need one recorded (ISO 10002).
+    resolution = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
 class MessageInputSerializer(serializers.Serializer):

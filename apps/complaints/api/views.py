@@ -74,7 +74,13 @@ class ComplaintViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         if to == Complaint.Status.REOPENED:
             result = services.complaint_reopen(complaint_id=complaint.pk, actor=request.user, reason=reason)
         else:
-            result = services.complaint_transition(complaint_id=complaint.pk, to=to, actor=request.user, reason=reason)
+            result = services.complaint_transition(
+                complaint_id=complaint.pk,
+                to=to,
+                actor=request.user,
+                reason=reason,
+                resolution=payload.validated_data["resolution"],
+            )
         return self.output(result)
 
     @extend_schema(request=MessageInputSerializer, responses={201: ComplaintMessageSerializer, **CONFLICT})
