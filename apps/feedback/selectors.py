@@ -7,6 +7,7 @@ from django.urls import NoReverseMatch, reverse
 
 from apps.accounts.models import User
 from apps.accounts.roles import GROUP_NAMES, Role
+from apps.core.pagination import KeysetPage, capped_count, paginate
 from apps.feedback.models import Feedback, FeedbackCategory
 
 
@@ -28,13 +29,18 @@ def for_complaint(complaint) -> QuerySet[Feedback]:
     return Feedback.objects.filter(complaint=complaint)
 
 
-def triage_board(*, limit: int = 50) -> dict[str, list[Feedback]]:
-    """The quality manager's board: new (oldest first, they wait longest) and triaged."""
-    base = Feedback.objects.with_relations().select_related("contact")
-    return {
-        Feedback.Status.NEW: list(base.filter(status=Feedback.Status.NEW).order_by("created_at", "id")[:limit]),
-        Feedback.Status.TRIAGED: list(base.filter(status=Feedback.Status.TRIAGED).order_by("created_at", "id")[:limit]),
-    }
+# The board's columns page like the lists: a card carries a whole triage form, so a column of
+# fifty was a page thousands of pixels long.
+TRIAGE_PAGE_SIZE = 10
+TRIAGE_ORDERING = ("created_at", "id")  # oldest first: they have waited longest
+
+
+def triage_column(status: str, *, cursor: str | None, page_size: int = TRIAGE_PAGE_SIZE) -> KeysetPage:
+    """One page of a board column (new or triaged), with the column's total (capped, one query)."""
+    rows = Feedback.objects.with_relations().select_related("contact").filter(status=status)
+    page = paginate(rows, ordering=TRIAGE_ORDERING, page_size=page_size, cursor=cursor)
+    page.total = capped_count(rows)
+    return page
 
 
 def active_categories() -> QuerySet[FeedbackCategory]:

@@ -20,7 +20,7 @@ from django_filters.views import FilterView
 
 from apps.audit.selectors import history_for
 from apps.core import panels
-from apps.core.pagination import KeysetPaginationMixin
+from apps.core.pagination import KeysetPaginationMixin, url_with
 from apps.core.public import RateLimitedFormMixin, forget_reference, recall_reference, remember_reference
 from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.feedback import selectors, services
@@ -179,7 +179,6 @@ class TriageBoardView(PermissionRequiredMixin, TemplateView):
     template_name = "feedback/triage_board.html"
 
     def get_context_data(self, **kwargs):
-        board = selectors.triage_board()
         may_convert = self.request.user.has_perm(CONVERT_PERMISSION)
         categories = list(selectors.active_categories())
         owners = list(selectors.owner_candidates())
@@ -198,10 +197,17 @@ class TriageBoardView(PermissionRequiredMixin, TemplateView):
             form.fields["owner"].choices = [("", "---------"), *((u.pk, u.display_name) for u in owners)]
             return {"feedback": feedback, "form": form, "may_convert": may_convert and feedback.complaint_id is None}
 
-        columns = [
-            (Feedback.Status.NEW.label, [card(f) for f in board[Feedback.Status.NEW]]),
-            (Feedback.Status.TRIAGED.label, [card(f) for f in board[Feedback.Status.TRIAGED]]),
-        ]
+        # Each column pages on its own cursor; its links keep the other column's place and any
+        # other parameter of the address.
+        params = self.request.GET.copy()
+        columns = []
+        for status, cursor_param in ((Feedback.Status.NEW, "new"), (Feedback.Status.TRIAGED, "triaged")):
+            page = selectors.triage_column(status, cursor=self.request.GET.get(cursor_param))
+            if page.next_cursor:
+                page.next_url = url_with(params, **{cursor_param: page.next_cursor})
+            if page.previous_cursor:
+                page.previous_url = url_with(params, **{cursor_param: page.previous_cursor})
+            columns.append({"title": status.label, "key": status.value, "page": page, "cards": [card(f) for f in page]})
         return {**super().get_context_data(**kwargs), "columns": columns}
 
 
