@@ -13,6 +13,10 @@ the same declaration pages and API mask) are masked unless the pack was requeste
 personal-data permission; then they are decrypted row by row (erased people stay erased:
 their keys are gone).
 
+Beside each foreign-key id the record CSVs carry `<field>_label`, the related record's name as
+a person reads it (category, product, customer; a colleague's name only for a requester whose
+role may see people), joined in the same query (label_columns()).
+
 Every CSV goes through apps.core.tabular, so a formula typed into a form reaches the auditor's
 spreadsheet as text; the JSON beside it keeps the value verbatim. The hashes in the manifest are
 taken over the bytes as written, apostrophes included.
@@ -214,6 +218,43 @@ def plain_columns(model) -> list[str]:
     ]
 
 
+# The field that names a related record for a person reading the pack, in order of preference.
+LABEL_FIELDS = ("name", "reference", "title", "code")
+# Who may read colleagues' names: the same permission as the people pages.
+USER_NAMES_PERMISSION = "accounts.view_user"
+
+
+def label_columns(model, *, user_names: bool) -> dict[str, Any]:
+    """`<field>_label` beside each foreign-key id `<field>_id`: the related record's name
+    (category, product, customer), reference or title, read through a join of the same
+    query (no query per row). A user is named by full name when the requester's role may see
+    people (USER_NAMES_PERMISSION), else MASK; a related record whose naming field is
+    personal data (a contact) gets no label."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import F
+
+    user_model = get_user_model()
+    labels: dict[str, Any] = {}
+    for relation in model._meta.concrete_fields:
+        if not relation.is_relation or relation.attname in SECRET_COLUMNS:
+            continue
+        related = relation.related_model
+        if related is user_model:
+            labels[relation.attname] = (
+                F(f"{relation.name}__full_name") if user_names else Value(MASK, output_field=CharField())
+            )
+            continue
+        names = {f.name for f in related._meta.concrete_fields} - set(personal_columns(related))
+        field_name = next((name for name in LABEL_FIELDS if name in names), None)
+        if field_name is not None:
+            labels[relation.attname] = F(f"{relation.name}__{field_name}")
+    return labels
+
+
+def _label_name(attname: str) -> str:
+    return f"{attname.removesuffix('_id')}_label"
+
+
 class PackBuilder:
     """Writes one pack; `pack` is an EvidencePack row (clauses, period, filters, requester)."""
 
@@ -258,14 +299,19 @@ class PackBuilder:
     def _write_masked(self, archive, export: RecordExport, queryset: QuerySet) -> None:
         model = queryset.model
         plain, personal = plain_columns(model), personal_columns(model)
+        labels = self._labels(model, plain)
         # A personal field that is a plain column (a review's distribution list) cannot be
         # replaced by an annotation of its own name: the mask is selected under a stand-in name
         # and renamed around the query. PostgreSQL keeps a subquery's order in a plain scan.
         stand_in = {name: f"masked_{index}" for index, name in enumerate(personal)}
         masked = {stand_in[name]: Value(MASK, output_field=CharField()) for name in personal}
-        sql, params = queryset.values(*plain, **masked).query.sql_with_params()
+        sql, params = queryset.values(*plain, **masked, **labels).query.sql_with_params()
         quote = connection.ops.quote_name
-        columns = [quote(name) for name in plain] + [f"{quote(stand_in[name])} AS {quote(name)}" for name in personal]
+        columns = [
+            column
+            for name in plain
+            for column in (quote(name), *([quote(_label_name(name))] if _label_name(name) in labels else []))
+        ] + [f"{quote(stand_in[name])} AS {quote(name)}" for name in personal]
         # Only model field names and our stand-ins, quoted; values stay parameters.
         sql = f"SELECT {', '.join(columns)} FROM ({sql}) AS records"  # noqa: S608
         csv_file, json_file = PackFile(export.csv_path), PackFile(export.json_path)
@@ -280,13 +326,19 @@ class PackBuilder:
             for f in model._meta.concrete_fields
             if f.is_relation and f.related_model is not None and issubclass(f.related_model, PersonalDataModel)
         ]
+        labels = self._labels(model, plain)
+        queryset = queryset.annotate(**labels)
         query = str(queryset.query)
+        # Each label right after its id, as in the masked export.
+        columns = [
+            column for name in plain for column in (name, *([_label_name(name)] if _label_name(name) in labels else []))
+        ]
 
         def rows():
             for record in queryset.select_related(*related).iterator(chunk_size=2000):
-                yield [getattr(record, name) for name in plain] + [_readable(record, name) for name in personal]
+                yield [getattr(record, name) for name in columns] + [_readable(record, name) for name in personal]
 
-        header = plain + personal
+        header = columns + personal
         csv_file = PackFile(export.csv_path, query=query)
         with _HashingEntry(archive, csv_file) as entry:
             writer = tabular.writer(entry)
@@ -303,6 +355,15 @@ class PackBuilder:
             array.finish()
         export.records = csv_file.records = json_file.records = count
         self.result.files += [csv_file, json_file]
+
+    def _labels(self, model, plain: list[str]) -> dict[str, Any]:
+        """label_columns() of the exported columns, keyed by the label's column name."""
+        user_names = self.pack.requested_by.has_perm(USER_NAMES_PERMISSION)
+        return {
+            _label_name(attname): expression
+            for attname, expression in label_columns(model, user_names=user_names).items()
+            if attname in plain and _label_name(attname) not in plain
+        }
 
     # --- the rest of the pack -----------------------------------------------------------
     def _write_audit_extract(self, archive, included: list[tuple[RecordExport, QuerySet]]) -> None:
