@@ -43,3 +43,21 @@ def test_dashboard_shows_every_chart_and_tiles_open_their_lists(
 
     assert re.search(r"/complaints/\?open=true$", page.url), page.url
     expect(page.locator("#id_open")).to_have_value("true")
+
+
+def test_control_chart_draws_the_running_month_as_partial(
+    page: Page, sign_in: Callable[..., None], demo_data: None
+) -> None:
+    """The running month is a hollow point named in the legend, not a finished month (#24)."""
+    from apps.dashboard.management.commands.seed_demo import DEMO_PASSWORD
+
+    sign_in(page, "manager@example.com", DEMO_PASSWORD)
+    page.goto("/")
+
+    chart = page.get_by_test_id("chart-control")
+    partial = chart.locator("circle.chart-partial")
+    expect(partial).to_have_count(1)
+    expect(partial).to_have_attribute("fill", "#fff")
+    expect(chart.locator("svg.chart-svg").first).to_contain_text("Running month (partial)")
+    # a screen reader hears it too
+    expect(chart.locator("svg.chart-svg desc").first).to_contain_text("is partial and not in the centre line or limits")
