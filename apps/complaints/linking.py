@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -20,9 +20,17 @@ from apps.complaints import services
 from apps.complaints.forms import StaffComplaintForm
 from apps.complaints.models import Complaint
 from apps.complaints.views import ComplaintPostView, StaffComplaintCreateView
+from apps.core.exceptions import BusinessRuleViolation
 from apps.core.personal_data import can_see_personal_data
 from apps.core.views import SERVICE_ERRORS, add_service_error
-from apps.customers.linking import ContactChoiceField, LinkCustomerForm, LinkPanel, link_panel, record_link_customer
+from apps.customers.linking import (
+    ContactChoiceField,
+    LinkCustomerForm,
+    LinkPanel,
+    link_arguments,
+    link_panel,
+    record_link_customer,
+)
 from apps.customers.models import Contact, Customer
 
 
@@ -54,13 +62,11 @@ class ComplaintLinkCustomerView(ComplaintPostView):
     success_message = gettext_lazy("Customer link saved.")
 
     def perform(self, complaint, data):
-        complaint_link_customer(
-            complaint_id=complaint.pk,
-            customer=data["customer"],
-            contact=data["contact"],
-            reason=data["reason"],
-            actor=self.request.user,
-        )
+        try:
+            complaint_link_customer(complaint_id=complaint.pk, actor=self.request.user, **link_arguments(data))
+        except ValidationError as error:
+            # The base view shows str(error): the sentence, not the field dictionary.
+            raise BusinessRuleViolation(" ".join(error.messages)) from error
 
 
 # --- open a complaint from a customer's page ---------------------------------------------------

@@ -144,10 +144,10 @@ class LinkCustomerForm(forms.Form):
             self.add_error("customer", _("Choose the customer this came from."))
         return data
 
-    def link_arguments(self) -> dict:
-        """The service's keyword arguments from the cleaned form."""
-        data = self.cleaned_data
-        return {"customer": data["customer"], "contact": data["contact"], "reason": data["reason"]}
+
+def link_arguments(cleaned_data: dict) -> dict:
+    """The link service's keyword arguments from a valid LinkCustomerForm."""
+    return {name: cleaned_data[name] for name in ("customer", "contact", "reason")}
 
 
 @dataclass
@@ -180,8 +180,6 @@ def link_panel(record: Any, user, *, email: str, url_name: str) -> LinkPanel | N
         contact=contact,
         proposals=proposals,
         # Own ids: the record's page has other forms with a "reason" field.
-        form=LinkCustomerForm(
-            initial=initial, choices_for=choices_for, show_personal=show_personal, auto_id="link_%s"
-        ),
+        form=LinkCustomerForm(initial=initial, choices_for=choices_for, show_personal=show_personal, auto_id="link_%s"),
         show_personal=show_personal,
     )

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.customers.linking import LinkCustomerForm, LinkPanel, link_panel, record_link_customer
+from apps.customers.linking import LinkCustomerForm, LinkPanel, link_arguments, link_panel, record_link_customer
 from apps.customers.models import Contact, Customer
 from apps.feedback.models import CHANGE_PERMISSION, Feedback
 from apps.feedback.views import FeedbackPostView
@@ -53,6 +53,8 @@ class FeedbackLinkCustomerView(FeedbackPostView):
                     messages.error(request, error)
             return self.back()
         return self.run(
-            lambda: feedback_link_customer(feedback_id=self.feedback.pk, actor=request.user, **form.link_arguments()),
+            lambda: feedback_link_customer(
+                feedback_id=self.feedback.pk, actor=request.user, **link_arguments(form.cleaned_data)
+            ),
             _("Customer link saved."),
         )
