@@ -1,18 +1,24 @@
 """What a quality manager saw in #24, in a real browser: a triage board one page long instead of
-16,000 pixels, and history that names people instead of showing their ids."""
+16,000 pixels, history that names people instead of showing their ids, and an objective whose
+only figure is provisional."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from apps.accounts.roles import Role
 from apps.feedback.selectors import TRIAGE_PAGE_SIZE
+from apps.objectives import services
 from tests.complaints.factories import make_complaint
 from tests.factories import UserFactory
 from tests.feedback.factories import FeedbackFactory
+from tests.objectives.factories import make_objective
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,3 +53,25 @@ def test_history_names_the_assignee(page: Page, sign_in: Callable[..., None]) ->
 
     expect(history).to_contain_text("assignee: — → Sasha Staff")
     expect(history).not_to_contain_text(f"assignee: — → {handler.pk}")
+
+
+def test_a_running_period_figure_is_not_called_no_data(page: Page, sign_in: Callable[..., None]) -> None:
+    manager = UserFactory(email="qm@example.com", full_name="Quinn Manager", role=Role.QUALITY_MANAGER)
+    today = timezone.localdate()
+    objective = make_objective(
+        actor=manager, baseline_date=today.replace(day=1), target_date=date(today.year + 1, today.month, 1)
+    )
+    services.measurement_record(objective_id=objective.pk, period_start=today, value=Decimal("6.9"), actor=manager)
+    sign_in(page, manager.email)
+
+    page.goto("/")
+    row = page.get_by_test_id("objectives").get_by_role("row", name=objective.title)
+    expect(row).to_contain_text("Not judged yet")
+    expect(row).to_contain_text("6.9 days (provisional)")
+    expect(row).not_to_contain_text("No data")
+
+    page.goto("/objectives/new/")
+    channel = page.get_by_label("Channel filter")
+    expect(channel.locator("optgroup[label=Complaints] option", has_text="Web form")).to_have_count(1)
+    expect(channel.locator("optgroup[label=Feedback] option", has_text="Web form")).to_have_count(1)
+    expect(channel.locator("option", has_text="Web form")).to_have_count(2)
