@@ -25,6 +25,7 @@ import pytest
 UNCHECKED_PREFIXES = ("/api/schema/", "/api/docs/")
 ERROR_POINTER = "#/components/schemas/Error"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+DOCUMENT_URI = "urn:qms-portal:openapi"
 MAX_ERRORS_SHOWN = 10
 
 
@@ -52,6 +53,10 @@ class ApiSchema:
     def __init__(self, spec: dict):
         self.spec = spec
         self._validators: dict[str, jsonschema_rs.Validator] = {}
+        # Parsed once: each validator then compiles only its response schema (0.1 ms, where one
+        # that carried the whole document took 20 ms).
+        document = {key: value for key, value in spec.items() if key in ("components", "paths")}
+        self._registry = jsonschema_rs.Registry([(DOCUMENT_URI, {"$schema": JSON_SCHEMA_DIALECT, **document})])
         templates = sorted(spec["paths"], key=lambda path: (path.count("{"), path))
         # Literal paths first, so /complaints/stats/ never matches /complaints/{id}/.
         self._paths = [(re.compile(_template_regex(path)), path) for path in templates]
@@ -70,9 +75,10 @@ class ApiSchema:
         """A validator for the schema at `pointer` in the document, with every `#/components/…`
         reference inside it resolving against the document itself."""
         if pointer not in self._validators:
-            root = {key: value for key, value in self.spec.items() if key in ("components", "paths")}
             self._validators[pointer] = jsonschema_rs.validator_for(
-                {"$schema": JSON_SCHEMA_DIALECT, "$ref": pointer, **root}, validate_formats=True
+                {"$schema": JSON_SCHEMA_DIALECT, "$ref": DOCUMENT_URI + pointer},
+                registry=self._registry,
+                validate_formats=True,
             )
         return self._validators[pointer]
 
