@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.feedback import services
 from apps.feedback.models import Feedback
@@ -265,7 +266,8 @@ def test_list_filters_by_status_date_and_search(clients, staff, quality_manager,
     wanted = FeedbackFactory(actor=staff, text="Invoice number missing")
     FeedbackFactory(actor=staff, text="Great hotline")
     services.feedback_triage(feedback_id=wanted.pk, actor=quality_manager, category=category)
-    today = wanted.created_at.date().isoformat()
+    # The filter reads dates in the portal's time zone: between 23:00 and 24:00 UTC Berlin is a day ahead.
+    today = timezone.localdate(wanted.created_at).isoformat()
     for query in [
         "status=triaged",
         f"category={category.pk}",
