@@ -713,3 +713,55 @@ def test_status_e_mail_of_a_complaint_tied_to_a_contact_later_is_in_the_contacts
         )
     email = OutboundEmail.objects.filter(idempotency_key__startswith=f"complaint-status:{complaint.pk}:").get()
     assert email.subject == f"Ihre Reklamation {complaint.reference}"
+
+
+# Messages built in Python that reach a customer's page or e-mail (validation errors, refusals),
+# as (module, the top-level functions and classes that build them; None: the whole module).
+CUSTOMER_CODE = [
+    ("apps/core/public.py", None),
+    ("apps/accounts/login.py", None),
+    ("apps/accounts/forms.py", {"IdentifierEmailField", "PasswordResetRequestForm"}),
+    (
+        "apps/complaints/forms.py",
+        {
+            "validate_attachment",
+            "_refuse_active_pdf",
+            "AttachmentsField",
+            "ComplaintForm",
+            "PublicComplaintForm",
+            "AddInformationForm",
+            "RatingForm",
+            "ReasonForm",
+        },
+    ),
+    ("apps/complaints/services.py", {"customer_add_information", "complaint_rate", "complaint_reopen"}),
+    ("apps/feedback/forms.py", {"PublicFeedbackForm"}),
+    ("apps/surveys/public_views.py", None),
+    ("apps/surveys/services/responses.py", {"_clean_answer", "validate_answers", "response_submit"}),
+]
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "pgettext", "ngettext"}
+
+
+def _code_msgids(path: str, names: set[str] | None) -> list[str]:
+    tree = ast.parse((Path(settings.BASE_DIR) / path).read_text(encoding="utf-8"))
+    parts = [node for node in tree.body if names is None or getattr(node, "name", None) in names]
+    if names is not None:
+        assert {node.name for node in parts} == names, f"{path}: renamed or moved? update CUSTOMER_CODE"
+    return [
+        call.args[0].value
+        for part in parts
+        for call in ast.walk(part)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in GETTEXT_NAMES
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+    ]
+
+
+@pytest.mark.parametrize(("path", "names"), CUSTOMER_CODE, ids=[path for path, _names in CUSTOMER_CODE])
+def test_every_message_the_code_shows_a_customer_is_translated(catalogue, path, names):
+    msgids = _code_msgids(path, names)
+    assert msgids
+    assert sorted(msgid for msgid in msgids if not _is_translated(catalogue.get(msgid))) == []
