@@ -66,6 +66,7 @@ def make_personal(world: dict, personas: dict) -> dict:
     invitation_token = world["invitation"].token
     return {
         "complaints:track": OWN_COMPLAINT_TOKEN,
+        "complaints:track_attachment": OWN_COMPLAINT_TOKEN,
         "surveys_public:answer": invitation_token,
         "surveys_public:thanks": invitation_token,
         "surveys_public:opt_out": invitation_token,

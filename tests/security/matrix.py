@@ -99,6 +99,8 @@ PAGES = {
     "complaints:public_done": (EVERYONE, NOT_TAKEN),
     "complaints:complaint_record": (CASE_WORK, CASE_WORK),
     "complaints:track": (OWN_LINK, OWN_LINK),
+    # The files the customer sent, from their tracking page (#24): a download, never a form.
+    "complaints:track_attachment": (OWN_LINK, ("method",) * 6),
     "complaints:category_list": (MANAGER, MANAGER),
     "complaints:sla_policy": (SIGNED_IN, MANAGER),
     # Opening a complaint from a customer's page (#24): the same people who record complaints.

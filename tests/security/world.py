@@ -108,7 +108,8 @@ def page_kwargs(name: str, pattern: URLPattern, world: dict, *, tokens: dict | N
         elif key == "item_pk":
             kwargs[key] = world["plan_item"].pk
         elif key == "attachment_id":
-            kwargs["pk"] = world["attachment"].complaint_id
+            if "pk" in pattern.pattern.converters:
+                kwargs["pk"] = world["attachment"].complaint_id
             kwargs[key] = world["attachment"].pk
         elif key in ("number", "version"):
             kwargs[key] = 1
