@@ -8,21 +8,18 @@ the link is one small feature, and keeping it apart keeps those two busy files r
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.complaints import services
 from apps.complaints.forms import StaffComplaintForm
 from apps.complaints.models import Complaint
 from apps.complaints.views import ComplaintPostView, StaffComplaintCreateView
 from apps.core.exceptions import BusinessRuleViolation
 from apps.core.personal_data import can_see_personal_data
-from apps.core.views import SERVICE_ERRORS, add_service_error
 from apps.customers.linking import (
     ContactChoiceField,
     LinkCustomerForm,
@@ -133,32 +130,5 @@ class CustomerComplaintCreateView(StaffComplaintCreateView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
 
-    def form_valid(self, form):
-        data = form.cleaned_data
-        try:
-            complaint = services.complaint_create(
-                actor=self.request.user,
-                channel=data["channel"],
-                complainant_name=data["complainant_name"],
-                complainant_email=data["complainant_email"],
-                customer=self.customer,
-                customer_name=self.customer.name,
-                contact=data["contact"],
-                product=data["product"],
-                order_reference=data["order_reference"],
-                description=data["description"],
-                desired_outcome=data["desired_outcome"],
-                attachments=data["attachments"],
-            )
-        except SERVICE_ERRORS as error:
-            add_service_error(form, error)
-            return self.form_invalid(form)
-        messages.success(
-            self.request,
-            _("Complaint %(reference)s recorded; the complainant gets an acknowledgement e-mail.")
-            % {"reference": complaint.reference},
-        )
-        # Staff see only complaints assigned to them: until a quality manager assigns it, back to the customer.
-        if Complaint.objects.visible_to(self.request.user).filter(pk=complaint.pk).exists():
-            return redirect("complaints:complaint_detail", pk=complaint.pk)
-        return redirect(reverse("customers:customer_detail", args=[self.customer.pk]))
+    def way_back(self) -> str:
+        return reverse("customers:customer_detail", args=[self.customer.pk])

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -119,6 +120,7 @@ class StaffComplaintCreateView(PermissionRequiredMixin, FormView):
                 complainant_email=data["complainant_email"],
                 customer=data["customer"],
                 customer_name=data["customer_name"],
+                contact=data.get("contact"),
                 product=data["product"],
                 order_reference=data["order_reference"],
                 description=data["description"],
@@ -133,10 +135,13 @@ class StaffComplaintCreateView(PermissionRequiredMixin, FormView):
             _("Complaint %(reference)s recorded; the complainant gets an acknowledgement e-mail.")
             % {"reference": complaint.reference},
         )
-        # Staff see only complaints assigned to them: until a quality manager assigns it, the list is the way back.
+        # Staff see only complaints assigned to them: until a quality manager assigns it, back where they came from.
         if Complaint.objects.visible_to(self.request.user).filter(pk=complaint.pk).exists():
             return redirect("complaints:complaint_detail", pk=complaint.pk)
-        return redirect("complaints:complaint_list")
+        return redirect(self.way_back())
+
+    def way_back(self) -> str:
+        return reverse("complaints:complaint_list")
 
 
 class PublicDoneView(TemplateView):
