@@ -267,21 +267,27 @@ class TrackAttachmentView(View):
         complaint = services.complaint_for_token(token)
         if complaint is None:
             raise Http404
-        attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
-        if not attachment.file:
-            raise Http404
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
+        response = _attachment_download(complaint, attachment_id)
         response["Cache-Control"] = "private, no-store"
         return response
 
 
 # --- staff -------------------------------------------------------------------------------------
+
+
+def _attachment_download(complaint: Complaint, attachment_id: int) -> FileResponse:
+    """One of the complaint's files as a download, never rendered inline."""
+    attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
+    if not attachment.file:
+        raise Http404  # erased with the complainant's personal data
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _visible(user):
@@ -491,17 +497,7 @@ class AttachmentView(LoginRequiredMixin, View):
         if not can_see_personal_data(request.user):
             raise PermissionDenied
         complaint = get_object_or_404(_visible(request.user), pk=pk)
-        attachment = get_object_or_404(ComplaintAttachment, pk=attachment_id, complaint=complaint)
-        if not attachment.file:
-            raise Http404  # erased with the complainant's personal data
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return _attachment_download(complaint, attachment_id)
 
 
 class CategoryListView(PermissionRequiredMixin, FormView):
