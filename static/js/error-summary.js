@@ -10,10 +10,15 @@
   summary.focus();
   summary.addEventListener("click", function (event) {
     var link = event.target.closest("a[href^='#']");
-    var field = link && document.getElementById(link.getAttribute("href").slice(1));
+    var target = link && document.getElementById(link.getAttribute("href").slice(1));
+    // A link may name a question's fieldset: its first control takes the focus.
+    var field = target && (target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea"));
     if (field) {
-      event.preventDefault();
       field.focus();
+      // Where nothing took the focus, the link still scrolls to its target as usual.
+      if (document.activeElement === field) {
+        event.preventDefault();
+      }
     }
   });
 })();

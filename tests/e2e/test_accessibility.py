@@ -201,3 +201,17 @@ def test_a_refused_public_complaint_puts_focus_on_its_error_summary(page: Page) 
     target = first_link.get_attribute("href")
     first_link.click()
     assert f"#{_focused_id(page)}" == target
+
+
+def test_a_refused_survey_answer_puts_focus_on_its_error_summary(page: Page) -> None:
+    from tests.surveys.test_responses import make_invitation, make_wave
+
+    invitation = make_invitation(make_wave())
+    page.goto(reverse("surveys_public:answer", args=[invitation.token]))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send my answers").click()
+
+    summary = page.get_by_test_id("error-summary")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.tagName") == "INPUT"
