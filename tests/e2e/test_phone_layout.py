@@ -44,9 +44,7 @@ def test_dashboard_charts_stay_legible_and_its_wide_table_scrolls_in_its_own_box
 
     box = phone.get_by_test_id("objectives").locator(".table-responsive").first
     table_width = box.locator("table").evaluate("table => table.scrollWidth")
-    assert table_width > box.evaluate("box => box.clientWidth"), (
-        "nothing to scroll"
-    )
+    assert table_width > box.evaluate("box => box.clientWidth"), "nothing to scroll"
     box.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
     assert box.evaluate("box => box.scrollLeft") > 0
     scroll_width, client_width = phone.evaluate(PAGE_WIDTH)
