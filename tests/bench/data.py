@@ -559,6 +559,7 @@ def _complaints(
                     "\\N",
                     f"CMP-{received.year}-B{index:06d}",
                     hashlib.sha256(f"bench-complaint-{index}".encode()).hexdigest(),
+                    "",  # no kept token: the tracking link went out only once, as before #24
                     names[index % 20],
                     emails[index % 20],
                     hashlib.sha256(f"bench-complainant-{index % 20}".encode()).hexdigest(),
@@ -1085,6 +1086,7 @@ COMPLAINT_COLUMNS = [
     "erased_at",
     "reference",
     "token_hash",
+    "token_ct",
     "name_ct",
     "email_ct",
     "email_index",

@@ -62,9 +62,15 @@ def _secret_routes(resolver=None, prefix=""):
 
 
 def _fill(route: str) -> str:
+    """The route's secret parameters hold TOKEN; the others an id (7), which needs no masking."""
     import re
 
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", TOKEN, route)
+    from apps.core.log_filters import SECRET_URL_PARAMETERS
+
+    def value(match: re.Match) -> str:
+        return TOKEN if match[1] in SECRET_URL_PARAMETERS else "7"
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", value, route)
 
 
 def test_every_route_with_a_token_in_its_path_is_masked():

@@ -237,17 +237,21 @@ def test_the_guard_lets_steps_that_keep_the_table_open_pass(case, latest_state):
 # The migrations #23 found rebuilding indexes inside a transaction: the upgrade starts before them.
 REBUILT = [("complaints", "0010_rollup_covering_indexes"), ("surveys", "0005_invitation_sent_covering")]
 
-# Rows for the rebuilt indexes to cover, written with today's models: the complaints table has not
-# changed since before REBUILT. bulk_create writes no audit entry and queues no e-mail.
+# Rows for the rebuilt indexes to cover, written with the models as the old portal had them (the
+# migration state at the targets: today's Complaint has columns the old table lacks).
+# bulk_create writes no audit entry and queues no e-mail.
 _OLD_PORTAL = """
 import json, sys
 import django
 django.setup()
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
-for app_label, name in json.loads(sys.argv[1]):
+targets = [tuple(target) for target in json.loads(sys.argv[1])]
+for app_label, name in targets:
     call_command("migrate", app_label, name, verbosity=0)
-from apps.complaints.models import Complaint
+Complaint = MigrationLoader(connection).project_state(targets).apps.get_model("complaints", "Complaint")
 now = timezone.now()
 Complaint.objects.bulk_create(
     Complaint(reference=f"CMP-OLD-{n:05}", token_hash=f"{n:064x}", channel="web", received_at=now,
