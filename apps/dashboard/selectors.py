@@ -390,9 +390,9 @@ def staff_queue(*, user) -> dict[str, Any]:
     for complaint in Complaint.objects.open().filter(assignee=user).select_related("category", "product"):
         due = _next_due(complaint)
         paused = complaint.status == ComplaintStatus.AWAITING_CUSTOMER
-        complaints.append(
-            {"complaint": complaint, "due": due, "paused": paused, "overdue": bool(due and due < now and not paused)}
-        )
+        # The complaint's own rule: a deadline missed before a pause stays missed during it.
+        overdue = any(complaint.stage_missed(stage, now=now) for stage in Complaint.STAGE_FIELDS)
+        complaints.append({"complaint": complaint, "due": due, "paused": paused, "overdue": overdue})
     complaints.sort(key=lambda row: (row["due"] is None, row["due"] or now, row["complaint"].pk))
 
     actions = []

@@ -110,3 +110,14 @@ def test_pausing_before_the_deadline_still_stops_the_clock(make):
     assert services.sla_check(now=later) == 0
     complaint.refresh_from_db()
     assert not any(row["missed"] for row in complaint.sla_rows(now=later))
+
+
+def test_the_staff_queue_flags_a_deadline_missed_before_the_pause(make, quality_manager, staff):
+    from apps.dashboard.selectors import staff_queue
+
+    complaint, _missed = _pause_after_missing_the_response(make, quality_manager)
+    Complaint.objects.filter(pk=complaint.pk).unaudited_update(assignee=staff)
+
+    rows = staff_queue(user=staff)["complaints"]
+
+    assert [(row["complaint"], row["paused"], row["overdue"]) for row in rows] == [(complaint, True, True)]
