@@ -42,3 +42,10 @@ def test_signed_in_people_still_land_on_their_home(persona, clients):
     html = clients[persona].get(HOME).content.decode()
     assert 'data-testid="start"' not in html
     assert 'data-testid="dashboard-role"' in html
+
+
+@pytest.mark.parametrize("page", ["accounts:login", "complaints:public_new", "feedback:submit"])
+def test_the_portal_name_leads_an_anonymous_visitor_to_the_start_page(page):
+    response = Client().get(reverse(page))
+    assert response.status_code == 200
+    assert f'class="navbar-brand" href="{HOME}"' in response.content.decode()
