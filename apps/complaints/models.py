@@ -211,6 +211,8 @@ class Complaint(PersonalDataModel, TimeStampedModel):
         SlaStage.RESPOND: ("respond_due_at", "responded_at"),
         SlaStage.CLOSE: ("close_due_at", "closed_at"),
     }
+    # For code that looks the model up by name (apps.core.metrics may not import this app).
+    stage_missed_q = staticmethod(stage_missed_q)
     AUDIT_PERSONAL_FIELDS = (
         "complainant_name",
         "complainant_email",

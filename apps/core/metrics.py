@@ -205,7 +205,7 @@ class PortalStateCollector(Collector):
         complaint = apps.get_model("complaints", "Complaint")
         overdue = complaint.objects.overdue(now=now)
         stages = {
-            str(stage): Count("pk", filter=Q(**{f"{due}__lt": now, f"{done}__isnull": True}))
+            str(stage): Count("pk", filter=complaint.stage_missed_q(due, done, now))
             for stage, (due, done) in complaint.STAGE_FIELDS.items()
         }
         found = overdue.aggregate(total=Count("pk"), **stages)

@@ -305,3 +305,24 @@ def test_a_redis_that_stopped_answering_holds_up_one_task_event_not_every_one(se
         assert time.monotonic() - started < 1
     finally:
         silent.close()
+
+
+@pytest.mark.django_db
+def test_a_paused_complaint_counts_only_under_the_stage_it_missed_before_the_pause(client, metrics_on):
+    now = timezone.now()
+    complaint = make_complaint()
+    # Paused a day ago, after the response was due (missed); the close date fell due during the pause.
+    Complaint.objects.filter(pk=complaint.pk).unaudited_update(  # test set-up
+        status=Complaint.Status.AWAITING_CUSTOMER,
+        paused_at=now - timedelta(days=1),
+        acknowledged_at=now - timedelta(days=5),
+        assessed_at=now - timedelta(days=4),
+        respond_due_at=now - timedelta(days=2),
+        close_due_at=now - timedelta(hours=2),
+    )
+
+    samples = scrape(client)
+
+    assert value(samples, "qms_complaints_sla_breached") == 1
+    assert value(samples, "qms_complaints_sla_breached_by_stage", stage="respond") == 1
+    assert value(samples, "qms_complaints_sla_breached_by_stage", stage="close") == 0
